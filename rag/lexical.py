@@ -1,0 +1,85 @@
+"""French-aware lexical retrieval: bm25s over Snowball-stemmed tokens, stop words and elisions removed."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’](?=\w)", re.IGNORECASE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_FRENCH
+
+    extra = {"a", "au", "aux", "du", "des", "les", "la", "le", "un", "une", "et", "est", "en", "ce", "cette",
+             "qui", "que", "quoi", "dont", "the", "of", "and", "to", "in", "is", "what", "who", "which"}
+    return frozenset(STOPWORDS_FRENCH) | extra
+
+
+def fold(text: str) -> str:
+    """Lower-case and drop accents (for comparisons that should not care about either)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def tokenize(text: str) -> list[str]:
+    """Stems of the content words of `text`: elisions split off (l'/d'/qu'…), stop words dropped,
+    Snowball French stemming, accents folded after stemming."""
+    text = _ELISION.sub(" ", text.lower())
+    words = [w for w in _WORD.findall(text) if w not in stop_words() and (len(w) > 1 or w.isdigit())]
+    return [fold(stem) for stem in _stemmer().stemWords(words)]
+
+
+class LexicalIndex:
+    """BM25 over chunk texts; scores every chunk for a query."""
+
+    def __init__(self, retriever=None) -> None:
+        self._bm25 = retriever
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        if texts:
+            corpus = [tokenize(t) or ["_empty_"] for t in texts]
+            retriever.index(corpus, show_progress=False)
+        return cls(retriever if texts else None)
+
+    def scores(self, query: str) -> np.ndarray | None:
+        """BM25 score of every chunk, or None when no query term is in the vocabulary."""
+        if self._bm25 is None:
+            return None
+        vocab = self._bm25.vocab_dict
+        terms = [t for t in tokenize(query) if t in vocab]
+        if not terms:
+            return None
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        if self._bm25 is not None:
+            self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        if not (folder / "params.index.json").exists():
+            return cls(None)
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0))

@@ -1,0 +1,106 @@
+"""Answering models behind one small interface; llama-cpp-python runs GGUF files locally."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the previous call (prefix cache)
+    completion_tokens: int = 0
+    prefill_ms: float = 0.0  # call start to first token
+    decode_ms: float = 0.0  # first token to last
+
+
+class LLM(ABC):
+    """A chat model: formats messages with its own template, counts tokens, streams completions."""
+
+    name: str
+    n_ctx: int
+
+    @abstractmethod
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """The prompt text for `messages`, ending where the assistant's reply starts."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    @abstractmethod
+    def stream(self, prompt: str, max_tokens: int, temperature: float = 0.0,
+               stats: GenerationStats | None = None) -> Iterator[str]:
+        """Yield the completion's text piece by piece; fill `stats` when given."""
+
+
+class LlamaCppLLM(LLM):
+    """A GGUF model run by llama-cpp-python with the chat template stored in the file.
+
+    The same Llama object keeps its KV cache between calls, so a prompt sharing a prefix with the
+    previous one (the fixed system prompt) skips re-evaluating that prefix."""
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2) -> None:
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:
+            raise ImportError("the answering model needs `pip install llama-cpp-python`") from exc
+        self.path = Path(model_path)
+        self.name = self.path.name
+        self.n_ctx = n_ctx
+        self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
+                            n_threads_batch=n_threads, n_batch=512, verbose=False)
+        meta = self._llama.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ValueError(f"{model_path} has no chat template")
+        vocab = self._llama
+        eos = vocab.detokenize([vocab.token_eos()]).decode("utf-8", "ignore")
+        bos = vocab.detokenize([vocab.token_bos()]).decode("utf-8", "ignore") if vocab.token_bos() >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._stop = [eos, "<|im_end|>", "<|endoftext|>"]
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        return self._formatter(messages=messages).prompt
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def stream(self, prompt: str, max_tokens: int, temperature: float = 0.0,
+               stats: GenerationStats | None = None) -> Iterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        tokens = self.tokenize(prompt)
+        stats.prompt_tokens = len(tokens)
+        stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens)
+        start = time.perf_counter()
+        first = None
+        for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
+                                                  top_k=1 if temperature == 0 else 40, stream=True,
+                                                  stop=self._stop):
+            text = part["choices"][0]["text"]
+            if first is None:
+                first = time.perf_counter()
+                stats.prefill_ms = (first - start) * 1000
+            stats.completion_tokens += 1
+            if text:
+                yield text
+        stats.decode_ms = (time.perf_counter() - (first or start)) * 1000
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,172 @@
+"""Reading source files (txt, md, html, pdf) into plain text with an id, a title and a content hash.
+
+Files that cannot be used (empty, binary, unreadable, too large, unknown type) are reported as
+`Skipped` with the reason; they never stop the others from loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+
+class SourceError(ValueError):
+    """A file that cannot be used as a source; the message says why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    path: str  # relative to the sources folder
+    title: str
+    text: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def source_id(relative_path: str) -> str:
+    """A stable id from the file's path inside the sources folder."""
+    return hashlib.sha1(relative_path.encode("utf-8")).hexdigest()[:12]
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes as UTF-8 (with or without BOM), else cp1252/latin-1 as detected."""
+    if b"\x00" in data[:8192]:
+        raise SourceError("binary content (NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    if encoding.replace("_", "").lower() not in {"cp1252", "latin1", "iso88591", "iso885915"}:
+        # Western European news is what we expect; cp1252 is a superset of latin-1's printable range.
+        encoding = "cp1252"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    """Visible text of an HTML page (scripts, styles and markup dropped) and its <title>."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    for tag in soup(["script", "style", "noscript", "template", "head", "nav", "footer"]):
+        tag.decompose()
+    blocks = []
+    for block in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td"]):
+        if block.find(["p", "li", "blockquote", "td"]) is not None:
+            continue  # its children carry the text
+        text = " ".join(block.get_text(" ", strip=True).split())
+        if text:
+            blocks.append(text)
+    if not blocks:
+        blocks = [" ".join(soup.get_text(" ", strip=True).split())]
+    return "\n".join(b for b in blocks if b), title
+
+
+def pdf_to_text(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise SourceError(f"unreadable PDF ({exc})") from exc
+    return "\n".join(p.strip() for p in pages if p.strip())
+
+
+def normalise_text(text: str) -> str:
+    """Unify line ends and strip trailing blanks; keeps the text otherwise as written."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4000]
+    if not sample:
+        return False
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\t\r\f")
+    return controls / len(sample) > 0.01
+
+
+def read_source(path: Path, root: Path, max_bytes: int = 20_000_000) -> Source:
+    """Load one file as a Source; raise SourceError with the reason when it cannot be used."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise SourceError(f"unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SourceError("empty file")
+        if size > max_bytes:
+            raise SourceError(f"too large ({size:,} bytes > {max_bytes:,})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"unreadable ({exc.strerror or exc})") from exc
+    title = None
+    if suffix in PDF_SUFFIXES:
+        if not data.startswith(b"%PDF"):
+            raise SourceError("not a PDF file")
+        text = pdf_to_text(path)
+    else:
+        text = decode_text(data)
+        if _looks_binary(text):
+            raise SourceError("binary content")
+        if suffix in HTML_SUFFIXES:
+            text, title = html_to_text(text)
+    text = normalise_text(text)
+    if not text:
+        raise SourceError("no text in file")
+    relative = path.relative_to(root).as_posix()
+    first_line = text.split("\n", 1)[0].strip().lstrip("# ").strip()
+    title = title or first_line[:120] or path.stem
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Source(id=source_id(relative), path=relative, title=title, text=text, hash=digest)
+
+
+def discover(root: Path) -> list[Path]:
+    """Every file below the sources folder (hidden files and folders left out), sorted."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"sources folder not found: {root}")
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def load_sources(root: Path, max_bytes: int = 20_000_000) -> tuple[list[Source], list[Skipped]]:
+    """Load every usable file below `root`; unusable ones come back as Skipped with the reason."""
+    sources: list[Source] = []
+    skipped: list[Skipped] = []
+    for path in discover(root):
+        relative = path.relative_to(root).as_posix()
+        try:
+            sources.append(read_source(path, root, max_bytes))
+        except SourceError as exc:
+            logger.warning("skipped %s: %s", relative, exc)
+            skipped.append(Skipped(relative, str(exc)))
+    return sources, skipped

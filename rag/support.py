@@ -1,0 +1,144 @@
+"""How well a passage supports a claim: pluggable scorers returning 0..1.
+
+- `lexical` (default, deterministic): share of the claim's content stems found in the evidence,
+  halved when a number in the claim is missing from it; with an embedder, the best cosine between
+  the claim and an evidence sentence is mapped onto 0..1 and the larger of the two is kept (this
+  lets an English sentence be checked against French evidence).
+- `cross-encoder:<path>`: a sentence-transformers CrossEncoder (NLI or relevance) from a local path.
+- `llm`: the answering GGUF asked a yes/no question (slow).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from rag.chunking import split_sentences
+from rag.embedders import Embedder, MissingDependency
+from rag.lexical import fold, tokenize
+
+SUPPORT_THRESHOLD = 0.6
+# e5 cosines live in a narrow band: below LOW is unrelated, above HIGH is a paraphrase.
+COSINE_LOW, COSINE_HIGH = 0.80, 0.90
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+class SupportScorer(ABC):
+    name: str
+    threshold: float = SUPPORT_THRESHOLD
+
+    @abstractmethod
+    def score(self, claim: str, evidence: str) -> float:
+        """0..1: how well `evidence` supports `claim`."""
+
+    def supports(self, claim: str, evidence: str) -> bool:
+        return self.score(claim, evidence) >= self.threshold
+
+
+def numbers_in(text: str) -> set[str]:
+    return {n.replace(",", ".") for n in _NUMBER.findall(text.replace("\u202f", "").replace(" ", " "))}
+
+
+class LexicalScorer(SupportScorer):
+    name = "lexical"
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.embedder = embedder
+        if embedder is not None:
+            self.name = f"lexical+{embedder.id}"
+
+    def lexical(self, claim: str, evidence: str) -> float:
+        claim_stems = set(tokenize(claim))
+        if not claim_stems:
+            return 0.0
+        evidence_stems = set(tokenize(evidence))
+        overlap = len(claim_stems & evidence_stems) / len(claim_stems)
+        missing_numbers = numbers_in(claim) - numbers_in(evidence)
+        return overlap * (0.5 if missing_numbers else 1.0)
+
+    def semantic(self, claim: str, evidence: str) -> float:
+        if self.embedder is None:
+            return 0.0
+        sentences = [evidence[s.start:s.end] for s in split_sentences(evidence)] or [evidence]
+        vectors = _cached_passages(self.embedder, tuple(sentences))
+        cosine = float(np.max(vectors @ self.embedder.embed_query(claim)))
+        mapped = (cosine - COSINE_LOW) / (COSINE_HIGH - COSINE_LOW)
+        if numbers_in(claim) - numbers_in(evidence):
+            mapped *= 0.5
+        return float(min(1.0, max(0.0, mapped)))
+
+    def score(self, claim: str, evidence: str) -> float:
+        lexical = self.lexical(claim, evidence)
+        if lexical >= self.threshold or self.embedder is None:
+            return lexical
+        return max(lexical, self.semantic(claim, evidence))
+
+
+_VECTOR_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+
+def _cached_passages(embedder: Embedder, sentences: tuple[str, ...]) -> np.ndarray:
+    key = (embedder.id, sentences)
+    if key not in _VECTOR_CACHE:
+        if len(_VECTOR_CACHE) > 512:
+            _VECTOR_CACHE.clear()
+        _VECTOR_CACHE[key] = embedder.embed_passages(list(sentences))
+    return _VECTOR_CACHE[key]
+
+
+class CrossEncoderScorer(SupportScorer):
+    """A local sentence-transformers CrossEncoder. For an NLI model the entailment probability is
+    the score; for a single-output relevance model, its sigmoid."""
+
+    def __init__(self, path: str, threshold: float = 0.5) -> None:
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError as exc:
+            raise MissingDependency("cross-encoder judges need: pip install 'rag-news[st]'") from exc
+        self.model = CrossEncoder(path, device="cpu")
+        self.name = f"cross-encoder:{path}"
+        self.threshold = threshold
+        labels = {v.lower(): k for k, v in (getattr(self.model.config, "id2label", None) or {}).items()}
+        self.entailment = labels.get("entailment")
+
+    def score(self, claim: str, evidence: str) -> float:
+        logits = np.asarray(self.model.predict([(evidence, claim)], apply_softmax=False))[0]
+        if np.ndim(logits) == 0 or np.size(logits) == 1:
+            return float(1 / (1 + np.exp(-float(np.ravel(logits)[0]))))
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        return float(probs[self.entailment if self.entailment is not None else -1])
+
+
+class LLMJudgeScorer(SupportScorer):
+    """The local answering model asked whether the passage supports the claim (yes/no)."""
+
+    threshold = 0.5
+
+    def __init__(self, llm) -> None:
+        self.llm = llm
+        self.name = f"llm:{llm.name}"
+
+    def score(self, claim: str, evidence: str) -> float:
+        prompt = self.llm.format_chat([
+            {"role": "system", "content": "Answer only 'yes' or 'no'."},
+            {"role": "user", "content": f"Passage:\n{evidence}\n\nClaim: {claim}\n\n"
+                                        "Does the passage support the claim? Answer yes or no."},
+        ])
+        reply = fold("".join(self.llm.stream(prompt, max_tokens=3, temperature=0.0))).strip()
+        return 1.0 if reply.startswith(("yes", "oui")) else 0.0
+
+
+def get_scorer(spec: str, embedder: Embedder | None = None, llm=None) -> SupportScorer:
+    """`lexical` (default), `cross-encoder:<local path>` or `llm`; an unusable judge is an error."""
+    if spec in ("lexical", "default"):
+        return LexicalScorer(embedder)
+    if spec.startswith("cross-encoder:"):
+        return CrossEncoderScorer(spec.split(":", 1)[1])
+    if spec == "llm":
+        if llm is None:
+            raise ValueError("the llm judge needs the answering model")
+        return LLMJudgeScorer(llm)
+    raise ValueError(f"unknown support judge {spec!r}: use lexical, cross-encoder:<path> or llm")

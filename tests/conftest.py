@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import FakeEmbedder, FakeLLM  # noqa: E402
+
+from rag.config import load_settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "sources"
+
+
+@pytest.fixture
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_llm() -> FakeLLM:
+    return FakeLLM()
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """An empty project home with a sources folder; returns its settings."""
+    (tmp_path / "sources").mkdir()
+    return load_settings(tmp_path)
+
+
+@pytest.fixture
+def seeded_project(project):
+    for f in sorted(SEEDS.glob("*.txt")):
+        shutil.copy(f, project.sources_path / f.name)
+    return project
