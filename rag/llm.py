@@ -61,11 +61,16 @@ class LlamaCppLLM(LLM):
         template = meta.get("tokenizer.chat_template")
         if not template:
             raise ValueError(f"{model_path} has no chat template")
-        vocab = self._llama
-        eos = vocab.detokenize([vocab.token_eos()]).decode("utf-8", "ignore")
-        bos = vocab.detokenize([vocab.token_bos()]).decode("utf-8", "ignore") if vocab.token_bos() >= 0 else ""
+        eos = self._token_text(self._llama.token_eos())
+        bos = self._token_text(self._llama.token_bos())
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-        self._stop = [eos, "<|im_end|>", "<|endoftext|>"]
+        # llama.cpp stops at end-of-generation tokens itself; these catch templates that spell them out
+        self._stop = [s for s in {eos, "<|im_end|>", "<|endoftext|>"} if s]
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llama.detokenize([token], special=True).decode("utf-8", "ignore")
 
     def format_chat(self, messages: list[dict[str, str]]) -> str:
         return self._formatter(messages=messages).prompt

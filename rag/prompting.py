@@ -134,29 +134,33 @@ def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, b
     return passages
 
 
-def _user_message(question: str, passages: list[Passage], history: list[tuple[str, str]]) -> str:
+ANSWER_LANGUAGE = {"fr": "", "en": "\nAnswer in English."}
+
+
+def _user_message(question: str, passages: list[Passage], history: list[tuple[str, str]], language: str) -> str:
     parts = []
     if history:
         last_q, last_a = history[-1]
         last_a = CITATION.sub("", last_a)
         parts.append(f"Échange précédent :\nQuestion : {last_q}\nRéponse : {last_a}\n")
     parts.append("Passages :\n" + "\n".join(f"[{p.number}] {' '.join(p.text.split())}" for p in passages))
-    parts.append(f"\nQuestion : {question}")
+    parts.append(f"\nQuestion : {question}{ANSWER_LANGUAGE.get(language, '')}")
     return "\n".join(parts)
 
 
-def build_messages(question: str, passages: list[Passage], history: list[tuple[str, str]]) -> list[dict[str, str]]:
+def build_messages(question: str, passages: list[Passage], history: list[tuple[str, str]],
+                   language: str = "fr") -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, *EXAMPLE,
-            {"role": "user", "content": _user_message(question, passages, history)}]
+            {"role": "user", "content": _user_message(question, passages, history, language)}]
 
 
 def fit_prompt(llm: LLM, question: str, passages: list[Passage], history: list[tuple[str, str]],
-               max_tokens: int) -> tuple[str, list[Passage], int]:
+               max_tokens: int, language: str = "fr") -> tuple[str, list[Passage], int]:
     """The prompt text, the passages kept and its token count: passages are dropped from the end
     until prompt + answer fit in the context window."""
     kept = list(passages)
     while True:
-        prompt = llm.format_chat(build_messages(question, kept, history))
+        prompt = llm.format_chat(build_messages(question, kept, history, language))
         n = llm.count_tokens(prompt)
         if n + max_tokens <= llm.n_ctx:
             return prompt, kept, n

@@ -1,0 +1,366 @@
+"""Batch evaluation through the same `answer()` API as the chat: retrieval, correctness, citations
+(ALCE-style), groundedness, abstention and latency, per question and aggregated.
+
+Gold files are JSON lines: {"id", "question", "answers": [aliases], "quote", "source",
+"answerable": true, "lang": "fr", "follow_up": "<id of the question it follows>"}.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import statistics
+import string
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag.answer import Answer, Assistant
+from rag.lexical import fold
+from rag.support import SupportScorer
+
+logger = logging.getLogger(__name__)
+
+_ARTICLES = re.compile(r"\b(le|la|les|l|un|une|des|du|de|d|the|a|an)\b")
+
+
+@dataclass
+class GoldQuestion:
+    id: str
+    question: str
+    answers: list[str] = field(default_factory=list)
+    quote: str = ""
+    source: str = ""
+    answerable: bool = True
+    lang: str = "fr"
+    follow_up: str | None = None
+    # character span of the evidence in the source, when known (SQuAD sets)
+    span: tuple[int, int] | None = None
+
+
+@dataclass
+class GoldError:
+    line: int
+    message: str
+
+
+def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
+    """Questions from a JSON-lines gold file; malformed lines are reported with their number and skipped."""
+    questions, errors = [], []
+    known = {f for f in GoldQuestion.__dataclass_fields__}
+    for n, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            raw = json.loads(line)
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            unknown = set(raw) - known
+            if unknown:
+                raise ValueError(f"unknown field(s) {sorted(unknown)}")
+            q = GoldQuestion(**raw)
+            if not q.id or not q.question.strip():
+                raise ValueError("needs an id and a question")
+            if q.answerable and not q.answers:
+                raise ValueError("an answerable question needs answers")
+        except (ValueError, TypeError) as exc:
+            errors.append(GoldError(n, str(exc)))
+            logger.warning("%s line %d: %s", path, n, exc)
+            continue
+        questions.append(q)
+    return questions, errors
+
+
+# -- answer correctness --------------------------------------------------------------------------
+def normalise_answer(text: str) -> str:
+    """Lower case, no accents, no punctuation, no articles, single spaces (SQuAD-style, French-aware)."""
+    text = fold(text).replace("’", "'")
+    text = "".join(" " if ch in string.punctuation or ch in "«»“”" else ch for ch in text)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def contains_alias(answer: str, aliases: list[str]) -> bool:
+    norm = f" {normalise_answer(answer)} "
+    return any(f" {normalise_answer(a)} " in norm for a in aliases if normalise_answer(a))
+
+
+def token_f1(answer: str, aliases: list[str]) -> float:
+    """Best SQuAD token F1 of the answer against any alias."""
+    pred = normalise_answer(answer).split()
+    best = 0.0
+    for alias in aliases:
+        gold = normalise_answer(alias).split()
+        common = sum(min(pred.count(t), gold.count(t)) for t in set(gold))
+        if common:
+            p, r = common / len(pred), common / len(gold)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+# -- citations (ALCE) ----------------------------------------------------------------------------
+@dataclass
+class CitationScores:
+    sentences: int = 0
+    supported_sentences: int = 0  # supported by the concatenation of what they cite (citation recall)
+    citations: int = 0
+    good_citations: int = 0  # needed and supportive (citation precision)
+    uncited_sentences: int = 0  # the model wrote no citation
+    grounded_sentences: int = 0  # supported by some retrieved passage, whatever they cite
+
+
+def citation_scores(result: Answer, judge: SupportScorer) -> CitationScores:
+    """ALCE citation recall/precision of an answer, judged on the model's own citations."""
+    scores = CitationScores()
+    if result.abstained:
+        return scores
+    evidence = {p.number: p.text for p in result.passages}
+    for s in result.sentences:
+        scores.sentences += 1
+        if any(judge.supports(s.text, t) for t in evidence.values()):
+            scores.grounded_sentences += 1
+        cited = s.cited
+        if not cited:
+            scores.uncited_sentences += 1
+            continue
+        joint = judge.supports(s.text, " ".join(evidence[n] for n in cited))
+        scores.supported_sentences += joint
+        for n in cited:
+            scores.citations += 1
+            alone = judge.supports(s.text, evidence[n])
+            if alone:
+                scores.good_citations += 1
+            elif joint:
+                rest = [m for m in cited if m != n]
+                # needed: without it the others no longer support the sentence
+                if not rest or not judge.supports(s.text, " ".join(evidence[m] for m in rest)):
+                    scores.good_citations += 1
+    return scores
+
+
+# -- running ---------------------------------------------------------------------------------------
+@dataclass
+class QuestionResult:
+    id: str
+    question: str
+    answerable: bool
+    answer: str
+    abstained: bool
+    has_evidence: bool  # the evidence span is known, so retrieval can be scored
+    evidence_rank: int | None  # rank of the first retrieved chunk holding the evidence (top 10)
+    alias_hit: bool
+    f1: float
+    cites_quote: int  # attributed citations whose passage contains the gold evidence
+    cites_total: int
+    invalid_citations: int
+    citation: CitationScores
+    total_ms: float
+    first_token_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+    passages: list[dict]
+    sentences: list[dict]
+
+
+def _evidence_span(q: GoldQuestion, text: str) -> tuple[int, int] | None:
+    if q.span:
+        return q.span
+    if q.quote:
+        at = text.find(q.quote)
+        if at >= 0:
+            return at, at + len(q.quote)
+    return None
+
+
+def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScorer,
+                      history: list[tuple[str, str]] | None = None, k: int | None = None) -> tuple[QuestionResult, Answer]:
+    index = assistant.retriever.index
+    by_path = {s.path: s for s in index.sources.values()}
+    source = by_path.get(q.source)
+    span = _evidence_span(q, index.source_text(source.id)) if source else None
+
+    query = q.question if not history else f"{history[-1][0]} {q.question}"
+    rank = None
+    if span and source:
+        for hit in assistant.retriever.search(query, k=10):
+            c = hit.chunk
+            if c.source_id == source.id and c.start <= span[0] and span[1] <= c.end:
+                rank = hit.rank
+                break
+    result = assistant.answer(q.question, history, k=k)
+    cited = {n for s in result.sentences for n in s.attributed} if not result.abstained else set()
+    cites_quote = sum(1 for p in result.passages if p.number in cited and source and span
+                      and p.source_id == source.id and p.start <= span[0] and span[1] <= p.end)
+    return QuestionResult(
+        id=q.id, question=q.question, answerable=q.answerable, answer=result.text, abstained=result.abstained,
+        has_evidence=span is not None, evidence_rank=rank,
+        alias_hit=(not result.abstained) and contains_alias(result.text, q.answers),
+        f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
+        cites_quote=cites_quote, cites_total=len(cited), invalid_citations=result.invalid_citations,
+        citation=citation_scores(result, judge),
+        total_ms=result.timings.get("total_ms", 0.0), first_token_ms=result.timings.get("first_token_ms", 0.0),
+        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+        passages=[{"n": p.number, "path": p.path, "start": p.start, "end": p.end, "text": p.text} for p in result.passages],
+        sentences=[{"text": s.text, "cited": s.cited, "attributed": s.attributed, "support": round(s.support, 3),
+                    "supported": s.supported} for s in result.sentences],
+    ), result
+
+
+def run(assistant: Assistant, questions: list[GoldQuestion], judge: SupportScorer, k: int | None = None,
+        progress: Callable[[int, int], None] | None = None) -> list[QuestionResult]:
+    """Answer every question (follow-ups get their lead question's exchange as history)."""
+    answers: dict[str, Answer] = {}
+    by_id = {q.id: q for q in questions}
+    results = []
+    for i, q in enumerate(questions):
+        history = None
+        if q.follow_up and q.follow_up in answers:
+            history = [(by_id[q.follow_up].question, answers[q.follow_up].text)]
+        record, answers[q.id] = evaluate_question(assistant, q, judge, history, k)
+        results.append(record)
+        if progress:
+            progress(i + 1, len(questions))
+    return results
+
+
+def _share(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 1)
+
+
+def summarise(results: list[QuestionResult]) -> dict:
+    """Aggregate figures, each with the counts behind it."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    with_evidence = [r for r in answerable if r.has_evidence]
+    cs = CitationScores()
+    for r in results:
+        for f in asdict(cs):
+            setattr(cs, f, getattr(cs, f) + getattr(r.citation, f))
+    answered = [r for r in answerable if not r.abstained]
+    summary = {
+        "questions": len(results), "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "retrieval": {
+            "hit@1": _share(sum(r.evidence_rank == 1 for r in with_evidence), len(with_evidence)),
+            "hit@3": _share(sum(r.evidence_rank is not None and r.evidence_rank <= 3 for r in with_evidence), len(with_evidence)),
+            "hit@5": _share(sum(r.evidence_rank is not None and r.evidence_rank <= 5 for r in with_evidence), len(with_evidence)),
+            "mrr@10": _share(sum(1 / r.evidence_rank for r in with_evidence if r.evidence_rank), len(with_evidence)),
+        },
+        "correctness": {
+            "alias_hit": _share(sum(r.alias_hit for r in answerable), len(answerable)),
+            "token_f1": _share(sum(r.f1 for r in answerable), len(answerable)),
+            "counts": f"{sum(r.alias_hit for r in answerable)}/{len(answerable)}",
+        },
+        "citations": {
+            "recall": _share(cs.supported_sentences, cs.sentences),
+            "precision": _share(cs.good_citations, cs.citations),
+            "quote_in_cited_passage": _share(sum(r.cites_quote for r in answered), sum(r.cites_total for r in answered)),
+            "invalid_citations": sum(r.invalid_citations for r in results),
+            "uncited_sentences": cs.uncited_sentences,
+            "counts": asdict(cs),
+        },
+        "groundedness": _share(cs.grounded_sentences, cs.sentences),
+        "abstention": {
+            "unanswerable_abstained": _share(sum(r.abstained for r in unanswerable), len(unanswerable)),
+            "answerable_refused": _share(sum(r.abstained for r in answerable), len(answerable)),
+            "counts": f"{sum(r.abstained for r in unanswerable)}/{len(unanswerable)} abstained; "
+                      f"{sum(r.abstained for r in answerable)}/{len(answerable)} refused",
+        },
+        "latency_ms": {
+            "p50": _percentile([r.total_ms for r in results], 50),
+            "p95": _percentile([r.total_ms for r in results], 95),
+            "first_token_p50": _percentile([r.first_token_ms for r in results if r.first_token_ms], 50),
+            "first_token_p95": _percentile([r.first_token_ms for r in results if r.first_token_ms], 95),
+        },
+        "tokens": {
+            "prompt_mean": round(statistics.mean([r.prompt_tokens for r in results if r.prompt_tokens] or [0]), 1),
+            "answer_mean": round(statistics.mean([r.completion_tokens for r in results if r.completion_tokens] or [0]), 1),
+        },
+    }
+    return summary
+
+
+def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
+    """Numeric figures keyed by dotted path (`citations.recall`), for thresholds and tables."""
+    out = {}
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "counts":
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = value
+    return out
+
+
+def check_thresholds(summary: dict, thresholds: dict[str, dict[str, float]]) -> list[str]:
+    """Failures against {"min": {figure: value}, "max": {figure: value}}; empty when all pass."""
+    flat = flatten(summary)
+    failures = []
+    for figure, bound in thresholds.get("min", {}).items():
+        if flat.get(figure) is None or flat[figure] < bound:
+            failures.append(f"{figure} = {flat.get(figure)} < {bound}")
+    for figure, bound in thresholds.get("max", {}).items():
+        if flat.get(figure) is None or flat[figure] > bound:
+            failures.append(f"{figure} = {flat.get(figure)} > {bound}")
+    return failures
+
+
+# -- whole runs ------------------------------------------------------------------------------------
+@dataclass
+class EvalRun:
+    settings: dict
+    summary: dict
+    results: list[QuestionResult]
+    gold_errors: list[GoldError]
+
+
+def _run_settings(assistant: Assistant, judge: SupportScorer, gold: str, k: int | None) -> dict:
+    from datetime import datetime, timezone
+
+    from rag.models import REGISTRY, sha256_file
+
+    llm = assistant.llm
+    path = getattr(llm, "path", None)
+    registered = {m.filename: m.sha256 for m in REGISTRY.values()}
+    sha = registered.get(path.name) if path is not None else None
+    if path is not None and sha is None:
+        sha = sha256_file(path)
+    s = assistant.settings
+    return {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "gold": gold, "model": str(path.name if path else llm.name), "model_sha256": sha,
+        "embedder": assistant.retriever.embedder.id, "k": k or s.retrieval.k,
+        "chunk": f"{s.chunk.max_chars} chars, overlap {s.chunk.overlap_chars}",
+        "context_chars": s.generation.context_chars, "max_tokens": s.generation.max_tokens,
+        "temperature": s.generation.temperature, "prompt_hash": assistant.prompt_hash, "judge": judge.name,
+    }
+
+
+def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, limit: int | None = None,
+                  k: int | None = None, progress: Callable[[int, int], None] | None = None) -> EvalRun:
+    """Run a gold file (the first `limit` questions, lead questions of follow-ups included)."""
+    questions, errors = load_gold(gold_path)
+    if limit is not None:
+        chosen = questions[:limit]
+        ids = {q.id for q in chosen}
+        leads = [q for q in questions if any(c.follow_up == q.id for c in chosen) and q.id not in ids]
+        questions = leads + chosen
+    results = run(assistant, questions, judge, k, progress)
+    return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summarise(results), results, errors)
+
+
+def squad_gold(squad_path: Path, corpus_dir: Path, articles: int, questions: int, seed: int = 0) -> list[GoldQuestion]:
+    """Write the first `articles` articles of a SQuAD file into `corpus_dir`; sample questions on them."""
+    from rag.squad import load_squad, sample, write_corpus
+
+    texts, qs = load_squad(squad_path, articles)
+    write_corpus(texts, corpus_dir)
+    return [GoldQuestion(id=q.id, question=q.question, answers=q.answers, quote=texts[q.path][q.start:q.end],
+                         source=q.path, span=(q.start, q.end)) for q in sample(qs, questions, seed)]

@@ -1,0 +1,85 @@
+"""HTML views of answers and their evidence for the chat. Every piece of text that comes from a
+source or from the model is escaped: an article cannot inject markup or script into the page."""
+
+from __future__ import annotations
+
+from html import escape
+
+from rag.answer import Answer
+from rag.index import Index
+
+CONTEXT_CHARS = 220
+
+CSS = """
+.rag-unsupported { text-decoration: underline wavy #d97706; background: #fef3c7; color: inherit; }
+.rag-abstain { border-left: 4px solid #6b7280; padding: 4px 10px; background: #f3f4f6; color: #374151;
+               font-style: italic; }
+a.rag-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
+.rag-card { border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 12px; margin: 8px 0;
+            background: var(--background-fill-primary); scroll-margin-top: 12px; }
+.rag-card.rag-active, .rag-card:target { outline: 3px solid #2563eb; }
+.rag-card .rag-meta { font-size: 0.85em; color: #6b7280; }
+.rag-card mark { background: #fde68a; color: inherit; }
+.rag-turn { font-weight: 600; margin-top: 14px; }
+"""
+
+# Clicking [n] in an answer brings its card into view and outlines it.
+JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a.rag-cite, a[href^="#rag-src-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const id = (link.getAttribute('href') || '').slice(1);
+    const card = document.getElementById(id);
+    if (!card) return;
+    document.querySelectorAll('.rag-card.rag-active').forEach((c) => c.classList.remove('rag-active'));
+    card.classList.add('rag-active');
+    card.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }, true);
+}
+"""
+
+
+def card_id(turn: int, number: int) -> str:
+    return f"rag-src-{turn}-{number}"
+
+
+def answer_html(result: Answer, turn: int) -> str:
+    """The checked answer: `[n]` links to cards, unsupported sentences marked, abstention set apart."""
+    if result.abstained:
+        return f'<div class="rag-abstain">{escape(result.text)}</div>'
+    parts = []
+    for s in result.sentences:
+        links = "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in s.attributed)
+        text = escape(s.text)
+        if not s.supported:
+            text = f'<span class="rag-unsupported" title="Non étayé par les passages cités">⚠ {text}</span>'
+        parts.append(f"{text} {links}".strip())
+    return " ".join(parts)
+
+
+def cards_html(result: Answer, turn: int, index: Index | None = None) -> str:
+    """Numbered source cards: title, file, and the passage highlighted in its surrounding text."""
+    cited = {n for s in result.sentences for n in s.attributed}
+    heading = "Passages les plus proches" if result.abstained else "Sources"
+    out = [f'<div class="rag-turn">{escape(result.question)} — {heading}</div>']
+    for p in result.passages:
+        if not result.abstained and cited and p.number not in cited:
+            continue
+        before = after = ""
+        if index is not None and p.source_id in index.sources:
+            text = index.source_text(p.source_id)
+            before = text[max(0, p.start - CONTEXT_CHARS):p.start]
+            after = text[p.end:p.end + CONTEXT_CHARS]
+            passage = text[p.start:p.end]
+        else:
+            passage = p.text
+        out.append(
+            f'<div class="rag-card" id="{card_id(turn, p.number)}">'
+            f"<div><b>[{p.number}] {escape(p.title)}</b></div>"
+            f'<div class="rag-meta">{escape(p.path)} · caractères {p.start}–{p.end}</div>'
+            f"<div>…{escape(before)}<mark>{escape(passage)}</mark>{escape(after)}…</div></div>"
+        )
+    return "\n".join(out)

@@ -1,0 +1,77 @@
+"""SQuAD-layout question sets (such as PIAF) turned into a corpus of articles with gold spans."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.sources import normalise_text, source_id
+
+PARAGRAPH_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    id: str
+    question: str
+    answers: list[str]
+    path: str  # article file, relative to the corpus folder
+    start: int  # gold answer span in the article text
+    end: int
+    paragraph: tuple[int, int]  # span of the paragraph holding the answer
+
+    @property
+    def source_id(self) -> str:
+        return source_id(self.path)
+
+
+def _file_name(n: int, title: str) -> str:
+    safe = "".join(ch if ch.isalnum() else "_" for ch in title)[:50].strip("_")
+    return f"{n:03d}_{safe or 'article'}.txt"
+
+
+def load_squad(path: Path, articles: int | None = None) -> tuple[dict[str, str], list[SquadQuestion]]:
+    """Articles (file name -> text: title line, then paragraphs) and questions with their gold span.
+
+    Texts are written so that loading them as sources changes nothing, keeping the spans exact."""
+    data = json.loads(Path(path).read_text("utf-8"))["data"]
+    if articles is not None:
+        data = data[:articles]
+    texts: dict[str, str] = {}
+    questions: list[SquadQuestion] = []
+    for n, article in enumerate(data):
+        name = _file_name(n, article.get("title", ""))
+        text = " ".join(article.get("title", name).split())
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            clean = normalise_text(context)
+            shift = context.find(clean[:20]) if clean else 0
+            text += PARAGRAPH_SEPARATOR
+            base = len(text)
+            text += clean
+            for qa in paragraph["qas"]:
+                if not qa.get("answers"):
+                    continue
+                answer = qa["answers"][0]
+                start = base + answer["answer_start"] - max(shift, 0)
+                end = start + len(answer["text"])
+                if text[start:end] != answer["text"]:
+                    continue  # the normalisation moved it; leave the question out rather than guess
+                questions.append(SquadQuestion(qa["id"], qa["question"], [a["text"] for a in qa["answers"]],
+                                               name, start, end, (base, base + len(clean))))
+        texts[name] = text
+    return texts, questions
+
+
+def write_corpus(texts: dict[str, str], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        (folder / name).write_text(text, "utf-8")
+
+
+def sample(questions: list[SquadQuestion], n: int | None, seed: int = 0) -> list[SquadQuestion]:
+    if n is None or n >= len(questions):
+        return list(questions)
+    return random.Random(seed).sample(questions, n)

@@ -1,0 +1,158 @@
+"""The chat in a web page: `python ui.py [--host 127.0.0.1] [--port 7860] [--auth user:password]`.
+
+Only widgets and their wiring live here; answering, sources and rendering come from the `rag` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+from rag import load_settings
+from rag.answer import Answer, QuestionError
+from rag.html import CSS, JS, answer_html, cards_html
+from rag.index import IndexProblem
+from rag.library import Workspace
+from rag.models import ModelError, local_models
+from rag.prompting import PromptTooLong
+
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+EMPTY_EVIDENCE = "<p><i>Les sources des réponses s'afficheront ici.</i></p>"
+
+
+def _progress_callback(progress: gr.Progress):
+    return lambda done, total, what: progress((done, max(total, 1)), desc=what)
+
+
+def build_app(workspace: Workspace) -> gr.Blocks:
+    settings = workspace.settings
+
+    def sources_view():
+        rows = [[r.title, r.path, r.chunks, r.added] for r in workspace.sources()]
+        return rows, gr.update(choices=[r[1] for r in rows], value=None)
+
+    def summary_text(summary, problems=()):
+        lines = [f"**Index à jour** : {escape(summary.line())}"] if summary else []
+        lines += [f"- ⚠ {escape(s.path)} : {escape(s.reason)}" for s in (summary.skipped if summary else [])]
+        lines += [f"- ⚠ {escape(p)}" for p in problems]
+        return "\n".join(lines)
+
+    def start(progress=gr.Progress()):
+        note = ""
+        if not workspace.has_index():
+            summary = workspace.build(progress=_progress_callback(progress))
+            note = summary_text(summary)
+        return (note, *sources_view(), gr.update(interactive=True), gr.update(interactive=True))
+
+    def respond(question, chat, conversation, evidence, k, model, temperature):
+        question = (question or "").strip()
+        if not question:
+            yield "", chat, conversation, evidence
+            return
+        chat = [*chat, {"role": "user", "content": escape(question)}, {"role": "assistant", "content": "…"}]
+        yield "", chat, conversation, evidence
+        try:
+            assistant = workspace.assistant(model)
+            streamed = ""
+            result = None
+            for item in assistant.stream_answer(question, conversation, k=int(k), temperature=float(temperature)):
+                if isinstance(item, Answer):
+                    result = item
+                else:
+                    streamed += item
+                    chat[-1] = {"role": "assistant", "content": escape(streamed)}
+                    yield "", chat, conversation, evidence
+        except (QuestionError, PromptTooLong, ModelError, IndexProblem) as exc:
+            chat[-1] = {"role": "assistant", "content": f"⚠ {escape(str(exc))}"}
+            yield "", chat, conversation, evidence
+            return
+        turn = len(conversation) + 1
+        chat[-1] = {"role": "assistant", "content": answer_html(result, turn)}
+        cards = cards_html(result, turn, assistant.retriever.index)
+        evidence = cards + ("" if evidence == EMPTY_EVIDENCE else evidence)
+        yield "", chat, [*conversation, (question, result.text)], evidence
+
+    def upload(files, progress=gr.Progress()):
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        summary, problems = workspace.add_files(paths, progress=_progress_callback(progress))
+        return (summary_text(summary, problems) or "Aucun fichier ajouté.", *sources_view(), None)
+
+    def remove(path, progress=gr.Progress()):
+        if not path:
+            return ("Choisissez une source à retirer.", *sources_view())
+        try:
+            summary = workspace.remove(path, progress=_progress_callback(progress))
+        except IndexProblem as exc:
+            return (f"⚠ {escape(str(exc))}", *sources_view())
+        return (f"{escape(path)} retiré. " + summary_text(summary), *sources_view())
+
+    def rebuild(progress=gr.Progress()):
+        summary = workspace.build(rebuild=True, progress=_progress_callback(progress))
+        return (summary_text(summary), *sources_view())
+
+    with gr.Blocks(title="Questions sur vos articles") as demo:
+        conversation = gr.State([])
+        gr.Markdown("## Questions sur vos articles\nRéponses tirées uniquement de vos sources, chaque phrase citée.")
+        status = gr.Markdown()
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=520, elem_id="chat")
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Posez une question (français ou anglais)…", scale=5,
+                                              show_label=False, interactive=False, elem_id="question")
+                        send = gr.Button("Envoyer", variant="primary", scale=1, interactive=False, elem_id="send")
+                    new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
+                    with gr.Accordion("Réglages", open=False):
+                        k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages retrouvés")
+                        model = gr.Dropdown(local_models(settings.models_path), value=settings.generation.model,
+                                            label="Modèle")
+                        temperature = gr.Slider(0.0, 1.0, value=settings.generation.temperature, step=0.05,
+                                                label="Température")
+                with gr.Column(scale=2):
+                    evidence = gr.HTML(EMPTY_EVIDENCE, elem_id="evidence")
+        with gr.Tab("Sources"):
+            sources_table = gr.Dataframe(headers=["Titre", "Fichier", "Passages", "Ajouté"], interactive=False,
+                                         elem_id="sources-table")
+            files = gr.File(label="Ajouter des articles (txt, md, html, pdf)", file_count="multiple",
+                            file_types=UPLOAD_TYPES, elem_id="upload")
+            add = gr.Button("Ajouter et indexer", variant="primary", elem_id="add-files")
+            with gr.Row():
+                to_remove = gr.Dropdown(label="Source à retirer", choices=[], elem_id="remove-choice")
+                remove_button = gr.Button("Retirer", elem_id="remove")
+            rebuild_button = gr.Button("Reconstruire l'index", elem_id="rebuild")
+            sources_message = gr.Markdown(elem_id="sources-message")
+
+        chat_io = [question, chatbot, conversation, evidence, k, model, temperature]
+        chat_out = [question, chatbot, conversation, evidence]
+        send.click(respond, chat_io, chat_out, api_name="ask")
+        question.submit(respond, chat_io, chat_out, api_name=False)
+        new_chat.click(lambda: ([], [], EMPTY_EVIDENCE), None, [chatbot, conversation, evidence], api_name=False)
+        add.click(upload, files, [sources_message, sources_table, to_remove, files], api_name="add_sources")
+        remove_button.click(remove, to_remove, [sources_message, sources_table, to_remove], api_name="remove_source")
+        rebuild_button.click(rebuild, None, [sources_message, sources_table, to_remove], api_name="rebuild")
+        demo.load(start, None, [status, sources_table, to_remove, question, send], api_name=False)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = load_settings()
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--host", default=os.environ.get("RAG_UI_HOST", settings.ui_host))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("RAG_UI_PORT", settings.ui_port)))
+    ap.add_argument("--auth", default=os.environ.get("RAG_UI_AUTH"), help="user:password")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    demo = build_app(Workspace(settings))
+    demo.queue(default_concurrency_limit=1)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=CSS, js=JS, show_error=True)
+
+
+if __name__ == "__main__":
+    main()
