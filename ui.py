@@ -77,6 +77,11 @@ def build_app(workspace: Workspace) -> gr.Blocks:
         evidence = cards + ("" if evidence == EMPTY_EVIDENCE else evidence)
         yield "", chat, [*conversation, (question, result.text)], evidence
 
+    def api_answer(question: str, history: list[list[str]] | None = None) -> dict:
+        """Answer a question; returns the checked answer, its sentences and passages as JSON."""
+        pairs = [(q, a) for q, a in (history or [])]
+        return workspace.assistant().answer(question, pairs).to_dict()
+
     def upload(files, progress=gr.Progress()):
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
         summary, problems = workspace.add_files(paths, progress=_progress_callback(progress))
@@ -130,12 +135,13 @@ def build_app(workspace: Workspace) -> gr.Blocks:
 
         chat_io = [question, chatbot, conversation, evidence, k, model, temperature]
         chat_out = [question, chatbot, conversation, evidence]
-        send.click(respond, chat_io, chat_out, api_name="ask")
+        send.click(respond, chat_io, chat_out, api_name=False)
         question.submit(respond, chat_io, chat_out, api_name=False)
         new_chat.click(lambda: ([], [], EMPTY_EVIDENCE), None, [chatbot, conversation, evidence], api_name=False)
         add.click(upload, files, [sources_message, sources_table, to_remove, files], api_name="add_sources")
         remove_button.click(remove, to_remove, [sources_message, sources_table, to_remove], api_name="remove_source")
         rebuild_button.click(rebuild, None, [sources_message, sources_table, to_remove], api_name="rebuild")
+        gr.api(api_answer, api_name="answer")
         demo.load(start, None, [status, sources_table, to_remove, question, send], api_name=False)
     return demo
 

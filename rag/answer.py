@@ -55,6 +55,12 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds
     reason: str = ""  # why it abstained
 
+    def to_dict(self) -> dict:
+        """Plain data (for JSON APIs and reports)."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
 
 class QuestionError(ValueError):
     """The question cannot be answered as asked (empty, too long); the message says why."""

@@ -26,8 +26,10 @@ logger = logging.getLogger(__name__)
 # Sentences that address the assistant rather than inform ("ignore previous instructions…").
 _INJECTION = re.compile(
     r"(ignor\w*|oubli\w*|disregard|forget)\s+(\w+\s+){0,3}(instructions?|consignes?|règles|rules|prompt)"
-    r"|(réponds?|répondez|answer|reply|say|dis)\s+(uniquement\s+|only\s+|simplement\s+)?(par\s+|with\s+)?[«\"“]"
-    r"|system\s*prompt|you are now|tu es maintenant",
+    r"|(réponds|répondez|answer|reply|say|dis|écris|write)\s+(uniquement\s+|only\s+|simplement\s+|toujours\s+|always\s+)?"
+    r"(par\s+|with\s+)?[«\"“]"
+    r"|system\s*prompt|you are now|tu es maintenant|(note|message)\s+(à|a|pour|to)\s+(l['’]\s*)?(assistant|ia|ai|llm|modèle|model)"
+    r"|(assistant|ia|ai)\s*:\s*(la|the)\s+(bonne\s+|correct\s+)?(réponse|answer)",
     re.IGNORECASE,
 )
 

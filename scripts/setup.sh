@@ -5,8 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 LLAMA_VERSION=0.3.36
-# Portable x86-64 build flags: a "native" build enables AMX kernels that crash on some virtual machines.
-LLAMA_CMAKE_ARGS=${LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"}
+
+# llama.cpp build flags: the CPU's own vector extensions, but never AMX (a "native" build enables
+# AMX kernels, which crash with SIGSEGV on virtual machines that do not grant AMX tiles).
+cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+llama_args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
+            avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx512vbmi:AVX512_VBMI; do
+  case "$cpu_flags" in *" ${pair%%:*} "*) llama_args="$llama_args -DGGML_${pair##*:}=ON" ;; esac
+done
+LLAMA_CMAKE_ARGS=${LLAMA_CMAKE_ARGS:-$llama_args}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -1,0 +1,143 @@
+"""The chat in a real browser (Debian's Chromium driven by Playwright) and through gradio_client,
+with the real default models over the seed articles."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from rag.config import load_settings
+from rag.library import Workspace
+
+pytestmark = [pytest.mark.real, pytest.mark.browser]
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+XSS_ARTICLE = ("Le projet Zorglub de démonstration <script>alert('xss')</script> est un test. "
+               "Zorglub affiche <img src=x onerror=\"alert('img')\"> une image piégée.")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    import ui
+
+    home = tmp_path_factory.mktemp("ui")
+    (home / "sources").mkdir()
+    for f in (ROOT / "sources").glob("*.txt"):
+        shutil.copy(f, home / "sources" / f.name)
+    (home / "sources" / "zorglub.html").write_text(f"<html><body><p>{XSS_ARTICLE}</p></body></html>", "utf-8")
+    workspace = Workspace(load_settings(home, models_dir=ROOT / "models"))
+    assert not workspace.has_index()  # the page's first load builds it
+    demo = ui.build_app(workspace)
+    demo.queue(default_concurrency_limit=1)
+    port = _free_port()
+    from rag.html import CSS, JS
+
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, js=JS, quiet=True)
+    yield f"http://127.0.0.1:{port}/", workspace
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+
+
+def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browser):
+    url, _ = app_url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.locator("#question textarea:enabled").wait_for(timeout=180_000)  # first start built the index
+
+    _ask(page, "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
+    card = page.locator("#evidence .rag-card mark").first
+    card.wait_for(timeout=120_000)
+    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    assert "milliard" in answer.inner_text()
+    cite = page.locator("#chat a.rag-cite").first
+    cite.click()
+    target = cite.get_attribute("href")[1:]
+    page.wait_for_selector(f"#{target}.rag-active", timeout=5_000)
+    page.screenshot(path=str(ARTIFACTS / "ui-chat.png"), full_page=True)
+
+    # markup inside an article is shown as text and runs nothing
+    _ask(page, "Que dit l'article sur le projet Zorglub ?")
+    page.locator("#evidence .rag-card", has_text="Zorglub").first.wait_for(timeout=120_000)
+    evidence_text = page.locator("#evidence").inner_text()
+    assert "<script>alert('xss')</script>" in evidence_text or "alert('xss')" in evidence_text
+    assert page.locator("#evidence script").count() == 0 and page.locator("#evidence img").count() == 0
+    assert dialogs == []
+    page.screenshot(path=str(ARTIFACTS / "ui-escaped.png"), full_page=True)
+
+    page.locator("#new-chat").click()
+    page.wait_for_function("() => !document.querySelector('#evidence .rag-card')", timeout=10_000)
+    page.close()
+
+
+def test_sources_tab_uploads_a_file_and_reports_a_bad_one(app_url, browser, tmp_path):
+    url, workspace = app_url
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("#question textarea:enabled").wait_for(timeout=180_000)
+    page.get_by_role("tab", name="Sources").click()
+    good = tmp_path / "nouvel_article.md"
+    good.write_text("# Nouvel article\n\nLa société Quuxcorp annonce un partenariat.", "utf-8")
+    bad = tmp_path / "vide.txt"
+    bad.write_bytes(b"")
+    page.locator("#upload input[type=file]").set_input_files([str(good), str(bad)])
+    page.locator("#add-files").click()
+    message = page.locator("#sources-message")
+    message.get_by_text("Index à jour").wait_for(timeout=120_000)
+    assert "vide.txt" in message.inner_text() and "empty file" in message.inner_text()
+    page.locator("#sources-table").get_by_text("nouvel_article.md").wait_for(timeout=10_000)
+    assert any(r.path == "nouvel_article.md" for r in workspace.sources())
+    page.screenshot(path=str(ARTIFACTS / "ui-sources.png"), full_page=True)
+    page.close()
+
+
+def test_gradio_client_gets_answers_and_two_sessions_are_both_served(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    questions = ["Comment s'appelle l'infrastructure informatique développée par OpenAI ?",
+                 "Quel est le montant du programme de subventions annoncé par OpenAI ?"]
+    answers: dict[int, dict] = {}
+
+    def ask(i: int) -> None:
+        answers[i] = Client(url, verbose=False).predict(questions[i], [], api_name="/answer")
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert "Stargate" in answers[0]["text"]
+    assert "50 millions" in answers[1]["text"]
+    assert all(a["passages"] for a in answers.values())
