@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.citations import Sentence, parse_answer, render
+from rag.citations import CITATION, Sentence, parse_answer, render
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.language import ABSTAIN, detect_language, is_abstention
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 MIN_DENSE_SCORE = 0.80
 MIN_LEXICAL_SCORE = 4.0
 MAX_QUESTION_CHARS = 2000
+# A passage replaces the cited one when it supports the sentence by this much more.
+REATTRIBUTE_MARGIN = 0.15
 
 History = list[tuple[str, str]]
 
@@ -69,6 +71,14 @@ class QuestionError(ValueError):
 def _is_follow_up(question: str) -> bool:
     words = question.lower().split()
     return len(tokenize(question)) <= 4 or (bool(words) and words[0] in {"et", "and", "puis", "ensuite", "also"})
+
+
+def retrieval_query(question: str, history: History | None) -> str:
+    """What to search for: a follow-up question ("Et avec qui ?") carries the previous exchange along."""
+    if not history or not _is_follow_up(question):
+        return question
+    previous_q, previous_a = history[-1]
+    return f"{question} {previous_q} {CITATION.sub('', previous_a)[:200]}"
 
 
 class Assistant:
@@ -125,13 +135,12 @@ class Assistant:
         history = list(history or [])
         language = detect_language(question)
         g = self.settings.generation
-        query = question
-        if history and _is_follow_up(question):
-            query = f"{history[-1][0]} {question}"
+        query = retrieval_query(question, history)
         hits = self.retriever.search(query, k=k or self.settings.retrieval.k)
         t_retrieval = time.perf_counter()
         timings = {"retrieval_ms": (t_retrieval - t0) * 1000}
-        passages = select_passages(query, hits, self.retriever.embedder, g.context_chars)
+        passages = select_passages(query, hits, self.retriever.embedder, g.context_chars, g.window_chars,
+                                   self.retriever.index.lexical.idf)
         timings["passages_ms"] = (time.perf_counter() - t_retrieval) * 1000
 
         if not self._relevant(hits) or not passages:
@@ -180,34 +189,46 @@ class Assistant:
                       reason=reason)
 
     def check(self, question: str, language: str, raw: str, passages: list[Passage]) -> Answer:
-        """Parse the model's answer, score each sentence against what it cites, attribute uncited
-        sentences that one passage clearly supports, and abstain when nothing is supported."""
+        """Parse the model's answer and score each sentence against what it cites. A sentence is
+        attributed to the passage that supports it clearly better than what it cites (or, uncited, to
+        the one that clearly supports it). Abstain when no sentence is supported, or when the answer
+        and its evidence share none of the question's distinctive terms (it answers something else)."""
         if not raw or is_abstention(raw):
             return self._abstain(question, language, passages, "the model found no answer in the passages", raw)
         parsed = parse_answer(raw, len(passages))
         evidence = {p.number: p.text for p in passages}
+        threshold = self.scorer.threshold
         for s in parsed.sentences:
+            scores = {n: self.scorer.score(s.text, t) for n, t in evidence.items()}
+            best_n = max(scores, key=lambda n: scores[n])
             if s.cited:
-                s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited))
-                if s.support < self.scorer.threshold:
-                    # the model may cite the wrong number: a clearly supporting passage replaces it
-                    best_n, best = max(((n, self.scorer.score(s.text, t)) for n, t in evidence.items()),
-                                       key=lambda x: x[1])
-                    if best >= self.scorer.threshold:
-                        s.attributed, s.support, s.auto_attributed = [best_n], best, True
+                s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited)) \
+                    if len(s.cited) > 1 else scores[s.cited[0]]
+                if scores[best_n] >= threshold and scores[best_n] >= s.support + REATTRIBUTE_MARGIN \
+                        and best_n not in s.cited:
+                    s.attributed, s.support, s.auto_attributed = [best_n], scores[best_n], True
             else:
-                best_n, best = max(((n, self.scorer.score(s.text, t)) for n, t in evidence.items()),
-                                   key=lambda x: x[1])
-                s.support = best
-                if best >= self.scorer.threshold:
+                s.support = scores[best_n]
+                if s.support >= threshold:
                     s.attributed, s.auto_attributed = [best_n], True
-            s.supported = s.support >= self.scorer.threshold
+            s.supported = s.support >= threshold
         if not any(s.supported for s in parsed.sentences):
             return self._abstain(question, language, passages, "no sentence of the answer is supported by the passages",
+                                 raw, parsed.sentences, parsed.invalid_citations)
+        if not self._responsive(question, parsed.sentences, evidence):
+            return self._abstain(question, language, passages, "the answer does not address the question",
                                  raw, parsed.sentences, parsed.invalid_citations)
         return Answer(question, render(parsed.sentences), language, False, parsed.sentences, passages, raw_text=raw,
                       invalid_citations=parsed.invalid_citations,
                       unsupported=sum(not s.supported for s in parsed.sentences))
+
+    def _responsive(self, question: str, sentences: list[Sentence], evidence: dict[int, str]) -> bool:
+        """Do the answer or the passages it cites contain one of the question's distinctive terms?"""
+        rare = self.retriever.index.lexical.rare_terms(question)
+        if not rare:
+            return True
+        used = " ".join([s.text for s in sentences] + [evidence[n] for s in sentences for n in s.attributed])
+        return bool(set(rare) & set(tokenize(used)))
 
 
 _default: Assistant | None = None

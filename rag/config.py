@@ -28,7 +28,7 @@ class ChunkSettings:
 class RetrievalSettings:
     """Hybrid retrieval: weighted reciprocal-rank fusion of dense and lexical rankings."""
 
-    k: int = 4
+    k: int = 6
     candidates: int = 30
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -44,8 +44,10 @@ class GenerationSettings:
     n_threads: int = 2
     max_tokens: int = 160
     temperature: float = 0.0
-    # Prompt budget: the passages given to the model (characters of evidence, all passages together).
+    # Prompt budget: the passages given to the model (characters of evidence, all passages together)
+    # and the largest sentence window cut from one retrieved chunk.
     context_chars: int = 900
+    window_chars: int = 320
 
 
 @dataclass

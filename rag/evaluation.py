@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag.answer import Answer, Assistant
+from rag.answer import Answer, Assistant, retrieval_query
 from rag.lexical import fold
 from rag.support import SupportScorer
 
@@ -151,8 +151,10 @@ class QuestionResult:
     evidence_rank: int | None  # rank of the first retrieved chunk holding the evidence (top 10)
     alias_hit: bool
     f1: float
-    cites_quote: int  # attributed citations whose passage contains the gold evidence
+    cites_quote: int  # citations shown (after the check) whose passage contains the gold evidence
     cites_total: int
+    model_cites_quote: int  # the same for the citations the model wrote
+    model_cites_total: int
     invalid_citations: int
     citation: CitationScores
     total_ms: float
@@ -180,7 +182,7 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
     source = by_path.get(q.source)
     span = _evidence_span(q, index.source_text(source.id)) if source else None
 
-    query = q.question if not history else f"{history[-1][0]} {q.question}"
+    query = retrieval_query(q.question, history)
     rank = None
     if span and source:
         for hit in assistant.retriever.search(query, k=10):
@@ -189,15 +191,20 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
                 rank = hit.rank
                 break
     result = assistant.answer(q.question, history, k=k)
+    def holds_evidence(numbers: set[int]) -> int:
+        return sum(1 for p in result.passages if p.number in numbers and source and span
+                   and p.source_id == source.id and p.start <= span[0] and span[1] <= p.end)
+
     cited = {n for s in result.sentences for n in s.attributed} if not result.abstained else set()
-    cites_quote = sum(1 for p in result.passages if p.number in cited and source and span
-                      and p.source_id == source.id and p.start <= span[0] and span[1] <= p.end)
+    model_cited = {n for s in result.sentences for n in s.cited} if not result.abstained else set()
     return QuestionResult(
         id=q.id, question=q.question, answerable=q.answerable, answer=result.text, abstained=result.abstained,
         has_evidence=span is not None, evidence_rank=rank,
         alias_hit=(not result.abstained) and contains_alias(result.text, q.answers),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
-        cites_quote=cites_quote, cites_total=len(cited), invalid_citations=result.invalid_citations,
+        cites_quote=holds_evidence(cited), cites_total=len(cited),
+        model_cites_quote=holds_evidence(model_cited), model_cites_total=len(model_cited),
+        invalid_citations=result.invalid_citations,
         citation=citation_scores(result, judge),
         total_ms=result.timings.get("total_ms", 0.0), first_token_ms=result.timings.get("first_token_ms", 0.0),
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
@@ -262,6 +269,8 @@ def summarise(results: list[QuestionResult]) -> dict:
             "recall": _share(cs.supported_sentences, cs.sentences),
             "precision": _share(cs.good_citations, cs.citations),
             "quote_in_cited_passage": _share(sum(r.cites_quote for r in answered), sum(r.cites_total for r in answered)),
+            "quote_in_model_cited_passage": _share(sum(r.model_cites_quote for r in answered),
+                                                   sum(r.model_cites_total for r in answered)),
             "invalid_citations": sum(r.invalid_citations for r in results),
             "uncited_sentences": cs.uncited_sentences,
             "counts": asdict(cs),

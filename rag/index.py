@@ -40,7 +40,7 @@ from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 EMBED_BATCH = 64
 
 Progress = Callable[[int, int, str], None]

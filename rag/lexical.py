@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
+from collections import Counter
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -47,20 +50,34 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over chunk texts; scores every chunk for a query."""
+    """BM25 over chunk texts; scores every chunk for a query and knows each stem's document frequency."""
 
-    def __init__(self, retriever=None) -> None:
+    def __init__(self, retriever=None, df: dict[str, int] | None = None, n_docs: int = 0) -> None:
         self._bm25 = retriever
+        self.df = df or {}
+        self.n_docs = n_docs
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
         import bm25s
 
         retriever = bm25s.BM25(k1=1.2, b=0.75)
+        df: Counter[str] = Counter()
         if texts:
             corpus = [tokenize(t) or ["_empty_"] for t in texts]
+            for tokens in corpus:
+                df.update(set(tokens))
             retriever.index(corpus, show_progress=False)
-        return cls(retriever if texts else None)
+        return cls(retriever if texts else None, dict(df), len(texts))
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stem (never-seen stems count as seen once)."""
+        return math.log(1 + self.n_docs / max(self.df.get(term, 0), 1))
+
+    def rare_terms(self, text: str, max_share: float = 0.2) -> list[str]:
+        """Stems of `text` found in at most `max_share` of the chunks (never-seen stems included)."""
+        limit = max_share * max(self.n_docs, 1)
+        return [t for t in dict.fromkeys(tokenize(text)) if self.df.get(t, 0) <= limit]
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk, or None when no query term is in the vocabulary."""
@@ -73,6 +90,7 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
+        (folder / "df.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
 
@@ -80,6 +98,7 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
+        stats = json.loads((folder / "df.json").read_text("utf-8"))
         if not (folder / "params.index.json").exists():
-            return cls(None)
-        return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0))
+            return cls(None, stats["df"], stats["n_docs"])
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0), stats["df"], stats["n_docs"])

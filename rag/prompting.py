@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,10 @@ EXAMPLE = [
 ]
 
 
+# Weight of the question-term coverage against the cosine when scoring evidence sentences.
+LEXICAL_WEIGHT = 0.15
+
+
 class PromptTooLong(ValueError):
     """The question (with the conversation) leaves no room for evidence and an answer."""
 
@@ -80,10 +85,14 @@ def is_instruction(sentence: str) -> bool:
 
 
 def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, budget_chars: int,
-                    window_chars: int = 320) -> list[Passage]:
-    """Cut, from each retrieved chunk, the sentence window that best matches the question; keep
-    windows in retrieval order until `budget_chars` is spent. Instruction-like sentences are dropped."""
-    q_stems = set(tokenize(question))
+                    window_chars: int = 320, idf: Callable[[str], float] | None = None) -> list[Passage]:
+    """Cut, from each retrieved chunk, the sentence window that best matches the question, then keep
+    the best-scoring windows until `budget_chars` is spent. A sentence scores its cosine to the
+    question plus the IDF-weighted share of the question's terms it contains. Instruction-like
+    sentences are dropped."""
+    q_stems = list(dict.fromkeys(tokenize(question)))
+    weights = {t: (idf(t) if idf else 1.0) for t in q_stems}
+    total_weight = sum(weights.values()) or 1.0
     candidates: list[tuple[Hit, list[tuple[int, int, str]]]] = []
     all_sentences: list[str] = []
     for hit in hits:
@@ -103,12 +112,14 @@ def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, b
     dense = np.zeros(len(all_sentences), np.float32)
     if embedder is not None:
         dense = embedder.embed_passages(all_sentences) @ embedder.embed_query(question)
-    passages: list[Passage] = []
-    used = 0
+    windows = []
     offset = 0
-    covered: list[tuple[str, int, int]] = []
     for hit, sentences in candidates:
-        scores = [dense[offset + i] + 0.05 * len(q_stems & set(tokenize(t))) for i, (_, _, t) in enumerate(sentences)]
+        scores = []
+        for i, (_, _, text) in enumerate(sentences):
+            stems = set(tokenize(text))
+            coverage = sum(w for t, w in weights.items() if t in stems) / total_weight
+            scores.append(float(dense[offset + i]) + LEXICAL_WEIGHT * coverage)
         offset += len(sentences)
         best = int(np.argmax(scores))
         lo = hi = best
@@ -123,13 +134,15 @@ def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, b
             if not grown:
                 break
             _, lo, hi = max(grown)
-        start, end = sentences[lo][0], sentences[hi][1]
-        if any(sid == hit.chunk.source_id and start < e and s < end for sid, s, e in covered):
+        windows.append((scores[best], hit, sentences[lo][0], sentences[hi][1],
+                        " ".join(t for _, _, t in sentences[lo:hi + 1])))
+    passages: list[Passage] = []
+    used = 0
+    for _, hit, start, end, text in sorted(windows, key=lambda w: (-w[0], w[1].rank)):
+        if any(p.source_id == hit.chunk.source_id and start < p.end and p.start < end for p in passages):
             continue  # overlaps a window already chosen (chunks overlap)
-        text = " ".join(t for _, _, t in sentences[lo:hi + 1])
         if passages and used + len(text) > budget_chars:
             continue
-        covered.append((hit.chunk.source_id, start, end))
         used += len(text)
         passages.append(Passage(len(passages) + 1, hit.chunk.id, hit.chunk.source_id, hit.source.title,
                                 hit.source.path, start, end, text, hit.rank, hit.dense_score, hit.lexical_score))

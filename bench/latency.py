@@ -1,0 +1,140 @@
+"""Answer latency breakdown over the seed gold set, and the pipeline's overhead over raw llama-cpp-python.
+
+    python bench/latency.py [--limit N] [--levers]
+
+For every question: retrieval, passage selection, prompt building, prefill, decode, checking, total
+and time to first token. Then the exact same prompts are run straight through a second llama-cpp-python
+instance of the same model (same output length, same prefix-cache behaviour): overhead = pipeline
+total / raw total. With --levers, the latency and accuracy of the alternatives the defaults were chosen
+against: no prompt-prefix reuse, and whole chunks instead of sentence windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, peak_rss_mb, save, table  # noqa: E402
+
+from rag.answer import Assistant  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.evaluation import contains_alias, load_gold  # noqa: E402
+from rag.llm import LlamaCppLLM  # noqa: E402
+from rag.models import resolve_model  # noqa: E402
+
+STAGES = ["retrieval_ms", "passages_ms", "prompt_ms", "prefill_ms", "decode_ms", "check_ms", "first_token_ms",
+          "total_ms"]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else 0.0
+
+
+class RecordingLLM:
+    """Wraps the pipeline's model to keep the prompts and output lengths it was given."""
+
+    def __init__(self, llm: LlamaCppLLM) -> None:
+        self.inner, self.calls = llm, []
+        self.name, self.n_ctx, self.path = llm.name, llm.n_ctx, llm.path
+
+    def format_chat(self, messages):
+        return self.inner.format_chat(messages)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def stream(self, prompt, max_tokens, temperature=0.0, stats=None):
+        pieces = list(self.inner.stream(prompt, max_tokens, temperature, stats))
+        self.calls.append((prompt, stats.completion_tokens if stats else len(pieces)))
+        yield from pieces
+
+
+def run_set(assistant: Assistant, questions, reset_cache: bool = False) -> list[dict]:
+    rows = []
+    for q in questions:
+        if reset_cache:
+            assistant.llm.inner._llama.reset() if hasattr(assistant.llm, "inner") else assistant.llm._llama.reset()
+        result = assistant.answer(q.question)
+        rows.append({"id": q.id, **{s: result.timings.get(s, 0.0) for s in STAGES},
+                     "prompt_tokens": result.prompt_tokens, "cached_tokens": result.cached_tokens,
+                     "completion_tokens": result.completion_tokens, "abstained": result.abstained,
+                     "correct": (not q.answerable and result.abstained)
+                     or (q.answerable and not result.abstained and contains_alias(result.text, q.answers))})
+    return rows
+
+
+def summary(rows: list[dict], label: str) -> dict:
+    out = {"config": label, "n": len(rows), "correct": sum(r["correct"] for r in rows) / len(rows)}
+    for stage in STAGES:
+        values = [r[stage] for r in rows if r[stage]]
+        out[f"{stage[:-3]} p50"] = pct(values, 50)
+        out[f"{stage[:-3]} p95"] = pct(values, 95)
+    out["prompt tok"] = statistics.mean(r["prompt_tokens"] for r in rows)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--levers", action="store_true")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings(ROOT)
+    questions, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
+    questions = [q for q in questions if not q.follow_up][: args.limit]
+    g = settings.generation
+    model_path = resolve_model(g.model, settings.models_path, settings.home)
+    recorder = RecordingLLM(LlamaCppLLM(model_path, g.n_ctx, g.n_threads))
+    assistant = Assistant.open(settings, llm=recorder)  # type: ignore[arg-type]
+    assistant.answer(questions[0].question)  # load and warm the prompt prefix, as a running chat would be
+    recorder.calls.clear()
+
+    rows = run_set(assistant, questions)
+    results = {"questions": len(rows), "model": model_path.name, "pipeline": rows}
+    print(f"\n## Pipeline, {len(rows)} questions of eval/gold_fr.jsonl ({model_path.name})\n")
+    stage_rows = [{"stage": s[:-3], "p50 ms": pct([r[s] for r in rows if r[s]], 50),
+                   "p95 ms": pct([r[s] for r in rows if r[s]], 95)} for s in STAGES]
+    print(table(stage_rows))
+
+    # the same prompts and output lengths straight through llama-cpp-python
+    raw_llm = LlamaCppLLM(model_path, g.n_ctx, g.n_threads)
+    raw_llm._llama.create_completion(raw_llm.tokenize(recorder.calls[0][0]), max_tokens=1)  # same warm prefix
+    raw_times, pipe_times = [], []
+    asked = [r for r in rows if r["prefill_ms"]]
+    for (prompt, n_out), row in zip(recorder.calls, asked):
+        t = time.perf_counter()
+        for _ in raw_llm._llama.create_completion(raw_llm.tokenize(prompt), max_tokens=max(n_out, 1),
+                                                  temperature=0.0, top_k=1, stream=True):
+            pass
+        raw_times.append((time.perf_counter() - t) * 1000)
+        pipe_times.append(row["total_ms"])
+    overhead = sum(pipe_times) / sum(raw_times)
+    print(f"\nsame prompts through raw llama-cpp-python: {statistics.median(raw_times):.0f} ms median; "
+          f"pipeline {statistics.median(pipe_times):.0f} ms median; overhead (sum of totals) {overhead:.3f}x")
+    results.update({"raw_ms": raw_times, "overhead": overhead, "stages": stage_rows})
+
+    if args.levers:
+        configs = [summary(rows, "default: sentence windows, prefix reuse")]
+        configs.append(summary(run_set(assistant, questions, reset_cache=True), "no prefix reuse"))
+        # whole chunks: windows as large as a chunk, evidence budget for all k of them
+        whole = replace(settings, generation=replace(g, context_chars=settings.chunk.max_chars * settings.retrieval.k,
+                                                     window_chars=settings.chunk.max_chars))
+        assistant_whole = Assistant(whole, assistant.retriever, recorder, assistant.scorer)  # type: ignore[arg-type]
+        configs.append(summary(run_set(assistant_whole, questions), "whole chunks as passages"))
+        cols = ["config", "n", "correct", "first_token p50", "total p50", "total p95", "prompt tok"]
+        print("\n## Levers\n")
+        print(table(configs, cols))
+        results["levers"] = configs
+    results["peak_rss_mb"] = peak_rss_mb()
+    print(f"\npeak RSS {results['peak_rss_mb']:.0f} MB; results: {save('latency', results)}")
+
+
+if __name__ == "__main__":
+    main()
