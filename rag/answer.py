@@ -58,19 +58,27 @@ class Answer:
     reason: str = ""  # why it abstained
 
     def to_dict(self) -> dict:
-        """Plain data (for JSON APIs and reports)."""
+        """Plain data for JSON APIs. A passage's source file is under "file" (web clients such as
+        gradio_client take any "path" key for a file to download)."""
         from dataclasses import asdict
 
-        return asdict(self)
+        data = asdict(self)
+        for passage in data["passages"]:
+            passage["file"] = passage.pop("path")
+        return data
 
 
 class QuestionError(ValueError):
     """The question cannot be answered as asked (empty, too long); the message says why."""
 
 
+_CONNECTIVES = {"et", "and", "puis", "ensuite", "also", "aussi", "mais", "but", "what", "quid"}
+
+
 def _is_follow_up(question: str) -> bool:
-    words = question.lower().split()
-    return len(tokenize(question)) <= 4 or (bool(words) and words[0] in {"et", "and", "puis", "ensuite", "also"})
+    """Starts like a continuation ("Et …", "And …") or is too short to stand alone."""
+    words = question.lower().replace("’", "'").split()
+    return bool(words) and (words[0].strip(",") in _CONNECTIVES or len(tokenize(question)) <= 2)
 
 
 def retrieval_query(question: str, history: History | None) -> str:
@@ -78,7 +86,10 @@ def retrieval_query(question: str, history: History | None) -> str:
     if not history or not _is_follow_up(question):
         return question
     previous_q, previous_a = history[-1]
-    return f"{question} {previous_q} {CITATION.sub('', previous_a)[:200]}"
+    # the previous answer names what "it"/"elle" refers to; the previous question would pull
+    # retrieval back to the earlier topic
+    context = previous_q if is_abstention(previous_a) else CITATION.sub("", previous_a)[:200]
+    return f"{question} {context}"
 
 
 class Assistant:
@@ -223,11 +234,12 @@ class Assistant:
                       unsupported=sum(not s.supported for s in parsed.sentences))
 
     def _responsive(self, question: str, sentences: list[Sentence], evidence: dict[int, str]) -> bool:
-        """Do the answer or the passages it cites contain one of the question's distinctive terms?"""
+        """Does the evidence the answer rests on contain one of the question's distinctive terms?
+        (The answer itself is not counted: a model can echo the question's words.)"""
         rare = self.retriever.index.lexical.rare_terms(question)
         if not rare:
             return True
-        used = " ".join([s.text for s in sentences] + [evidence[n] for s in sentences for n in s.attributed])
+        used = " ".join(evidence[n] for s in sentences if s.supported for n in s.attributed)
         return bool(set(rare) & set(tokenize(used)))
 
 

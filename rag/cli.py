@@ -223,6 +223,24 @@ def eval_command(
     console.print(f"reports: {md_path} and {json_path}")
 
 
+@app.command()
+def ui(home: HomeOpt = None) -> None:
+    """Start the chat (same as `python ui.py`)."""
+    import runpy
+
+    import rag
+
+    script = Path(rag.__file__).resolve().parents[1] / "ui.py"
+    if not script.exists():
+        _fail(f"{script} not found: run from a source checkout")
+    if home:
+        import os
+
+        os.environ["RAG_HOME"] = str(home)
+    sys.argv = [str(script)]
+    runpy.run_path(str(script), run_name="__main__")
+
+
 @models_app.command("fetch")
 def models_fetch(name: Annotated[Optional[str], typer.Argument(help="Registry name")] = None,
                  home: HomeOpt = None) -> None:

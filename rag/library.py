@@ -101,6 +101,8 @@ class Workspace:
         from rag.models import resolve_model
 
         name = model or self.settings.generation.model
+        if not self.has_index():
+            self.build()
         with self._open_lock:
             if name not in self._assistants:
                 settings = replace(self.settings, generation=replace(self.settings.generation, model=name))

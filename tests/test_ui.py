@@ -37,7 +37,7 @@ def app_url(tmp_path_factory):
     (home / "sources").mkdir()
     for f in (ROOT / "sources").glob("*.txt"):
         shutil.copy(f, home / "sources" / f.name)
-    (home / "sources" / "zorglub.html").write_text(f"<html><body><p>{XSS_ARTICLE}</p></body></html>", "utf-8")
+    (home / "sources" / "zorglub.txt").write_text(XSS_ARTICLE, "utf-8")  # markup as plain text
     workspace = Workspace(load_settings(home, models_dir=ROOT / "models"))
     assert not workspace.has_index()  # the page's first load builds it
     demo = ui.build_app(workspace)
@@ -89,7 +89,11 @@ def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browse
 
     # markup inside an article is shown as text and runs nothing
     _ask(page, "Que dit l'article sur le projet Zorglub ?")
-    page.locator("#evidence .rag-card", has_text="Zorglub").first.wait_for(timeout=120_000)
+    try:
+        page.locator("#evidence .rag-card", has_text="Zorglub").first.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "ui-failure.png"), full_page=True)
+        raise
     evidence_text = page.locator("#evidence").inner_text()
     assert "<script>alert('xss')</script>" in evidence_text or "alert('xss')" in evidence_text
     assert page.locator("#evidence script").count() == 0 and page.locator("#evidence img").count() == 0
