@@ -30,8 +30,8 @@ class RetrievalSettings:
 
     k: int = 6
     candidates: int = 30
-    rrf_k: int = 60
-    dense_weight: float = 1.0
+    rrf_k: int = 10
+    dense_weight: float = 1.25
     lexical_weight: float = 1.0
 
 

@@ -1,0 +1,124 @@
+"""Every evaluation metric on hand-computed cases."""
+
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Answer
+from rag.citations import Sentence
+from rag.evaluation import (QuestionResult, CitationScores, check_thresholds, citation_scores, contains_alias,
+                            load_gold, normalise_answer, summarise, token_f1)
+from rag.prompting import Passage
+from rag.support import LexicalScorer, get_scorer
+
+P1 = "Microsoft a investi 1 milliard de dollars dans OpenAI en 2019."
+P2 = "OpenAI développe Stargate, son infrastructure informatique."
+P3 = "Le chat dort sur le canapé."
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(n, f"c{n}", "s", "t", "f.txt", 0, len(text), text, n, None, None)
+
+
+def answer_with(*sentences: Sentence, abstained: bool = False) -> Answer:
+    return Answer("q", "text", "fr", abstained, list(sentences), [passage(1, P1), passage(2, P2), passage(3, P3)])
+
+
+JUDGE = LexicalScorer()
+
+
+def test_normalisation_and_alias_containment():
+    assert normalise_answer("L’Élysée, à Paris !") == "elysee paris"
+    assert contains_alias("Il a investi 1 milliard de dollars [1].", ["1 milliard"])
+    assert contains_alias("Ce sont les Échos.", ["echos"])
+    assert not contains_alias("Il a investi 11 milliards.", ["1 milliard"])
+    assert not contains_alias("", ["x"])
+
+
+def test_token_f1_by_hand():
+    # "a" goes with the articles: pred = microsoft investi 1 milliard (4 tokens), gold = 1 milliard (2);
+    # common 2 -> precision 2/4, recall 2/2 -> F1 = 2/3
+    assert token_f1("Microsoft a investi 1 milliard", ["1 milliard"]) == pytest.approx(2 / 3)
+    # pred = microsoft investi 13 milliards (4), gold = 13 milliards dollars (3); common 2 -> p 1/2, r 2/3 -> 4/7
+    assert token_f1("Microsoft investi 13 milliards", ["13 milliards de dollars"]) == pytest.approx(4 / 7)
+    assert token_f1("rien", ["1 milliard"]) == 0.0
+    assert token_f1("1 milliard", ["autre chose", "1 milliard"]) == 1.0
+
+
+def test_an_over_citation_costs_precision_not_recall():
+    s = Sentence("Microsoft a investi 1 milliard de dollars dans OpenAI en 2019.", [1, 3])
+    scores = citation_scores(answer_with(s), JUDGE)
+    # supported by [1]+[3] jointly -> recall 1/1; [1] supports alone (good), [3] neither supports nor is needed
+    assert (scores.sentences, scores.supported_sentences) == (1, 1)
+    assert (scores.citations, scores.good_citations) == (2, 1)
+
+
+def test_a_sentence_without_citation_counts_as_uncited_and_unsupported_for_recall():
+    s = Sentence("OpenAI développe Stargate, son infrastructure informatique.", [])
+    scores = citation_scores(answer_with(s), JUDGE)
+    assert scores == CitationScores(sentences=1, supported_sentences=0, citations=0, good_citations=0,
+                                    uncited_sentences=1, grounded_sentences=1)
+
+
+def test_a_citation_to_a_missing_passage_is_counted_by_the_summary():
+    r = result(invalid=2, answerable=True, alias=True)
+    assert summarise([r])["citations"]["invalid_citations"] == 2
+
+
+def test_abstentions_on_answerable_and_unanswerable_questions():
+    rows = [result(answerable=True, abstained=True), result(answerable=True, alias=True),
+            result(answerable=False, abstained=True), result(answerable=False, abstained=False)]
+    s = summarise(rows)
+    assert s["abstention"]["answerable_refused"] == 0.5
+    assert s["abstention"]["unanswerable_abstained"] == 0.5
+    assert s["correctness"]["alias_hit"] == 0.5
+
+
+def test_an_empty_answer_scores_nothing():
+    scores = citation_scores(answer_with(), JUDGE)
+    assert scores == CitationScores()
+    assert token_f1("", ["1 milliard"]) == 0.0 and not contains_alias("", ["1 milliard"])
+    assert citation_scores(answer_with(Sentence("x", [1]), abstained=True), JUDGE) == CitationScores()
+
+
+def test_retrieval_ranks_and_latency_percentiles():
+    rows = [result(rank=1, ms=1000), result(rank=3, ms=2000), result(rank=None, ms=3000), result(rank=6, ms=4000)]
+    s = summarise(rows)
+    assert s["retrieval"]["hit@1"] == 0.25 and s["retrieval"]["hit@3"] == 0.5 and s["retrieval"]["hit@5"] == 0.5
+    assert s["retrieval"]["mrr@10"] == pytest.approx((1 + 1 / 3 + 1 / 6) / 4, abs=1e-4)
+    assert s["latency_ms"]["p50"] in (2000.0, 3000.0) and s["latency_ms"]["p95"] == 4000.0
+
+
+def test_thresholds_report_each_failure():
+    s = summarise([result(answerable=True, alias=False)])
+    failures = check_thresholds(s, {"min": {"correctness.alias_hit": 0.5}, "max": {"citations.invalid_citations": 0}})
+    assert failures == ["correctness.alias_hit = 0.0 < 0.5"]
+
+
+def test_malformed_gold_lines_are_reported_with_their_number_and_skipped(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "a", "question": "Q ?", "answers": ["x"]}\n'
+                    '{pas du json}\n'
+                    '\n'
+                    '{"id": "b", "question": "Q2 ?"}\n'
+                    '{"id": "c", "question": "Q3 ?", "answerable": false, "bogus": 1}\n'
+                    '{"id": "d", "question": "Q4 ?", "answerable": false}\n', "utf-8")
+    questions, errors = load_gold(gold)
+    assert [q.id for q in questions] == ["a", "d"]
+    assert [e.line for e in errors] == [2, 4, 6 - 1]
+    assert "unknown field" in errors[2].message
+
+
+def test_an_unknown_judge_is_an_error_not_a_fallback():
+    with pytest.raises(ValueError, match="unknown support judge"):
+        get_scorer("gpt-judge")
+    with pytest.raises(ValueError, match="needs the answering model"):
+        get_scorer("llm")
+
+
+def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=1000.0) -> QuestionResult:
+    return QuestionResult(id="x", question="q", answerable=answerable, answer="a", abstained=abstained,
+                          has_evidence=answerable, evidence_rank=rank, alias_hit=alias, f1=0.0, cites_quote=0,
+                          cites_total=0, model_cites_quote=0, model_cites_total=0, invalid_citations=invalid,
+                          citation=CitationScores(), total_ms=ms, first_token_ms=ms / 2, prompt_tokens=10,
+                          completion_tokens=5, passages=[], sentences=[])
