@@ -51,9 +51,11 @@ class RecordingLLM:
         return self.inner.count_tokens(text)
 
     def stream(self, prompt, max_tokens, temperature=0.0, stats=None):
-        pieces = list(self.inner.stream(prompt, max_tokens, temperature, stats))
-        self.calls.append((prompt, stats.completion_tokens if stats else len(pieces)))
-        yield from pieces
+        n = 0
+        for piece in self.inner.stream(prompt, max_tokens, temperature, stats):
+            n += 1
+            yield piece
+        self.calls.append((prompt, stats.completion_tokens if stats else n))
 
 
 def run_set(assistant: Assistant, questions, reset_cache: bool = False) -> list[dict]:

@@ -111,7 +111,11 @@ def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, b
         return []
     dense = np.zeros(len(all_sentences), np.float32)
     if embedder is not None:
-        dense = embedder.embed_passages(all_sentences) @ embedder.embed_query(question)
+        # overlapping chunks repeat sentences: embed each distinct sentence once
+        unique = list(dict.fromkeys(all_sentences))
+        cosines = embedder.embed_passages(unique) @ embedder.embed_query(question)
+        by_text = dict(zip(unique, cosines))
+        dense = np.array([by_text[t] for t in all_sentences], np.float32)
     windows = []
     offset = 0
     for hit, sentences in candidates:
