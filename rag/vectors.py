@@ -1,7 +1,9 @@
 """Dense vector index on FAISS: inner product over L2-normalised vectors (= cosine).
 
 Exact search (IndexFlatIP) below `HNSW_THRESHOLD` vectors, HNSW above it, where exact search
-would grow linearly with the corpus.
+would grow linearly with the corpus. At 100k chunks exact search still answers in ~15 ms on 2 cores,
+while HNSW's recall@10 on near-duplicate-heavy corpora was only ~0.82 (`bench/scale.py`), hence the
+high threshold.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-HNSW_THRESHOLD = 50_000
+HNSW_THRESHOLD = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 256
