@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 logger = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG level
+
+
+def _bm25s():
+    """The bm25s module, with its per-build DEBUG logging (set up on import) turned down."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’](?=\w)", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -60,9 +67,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
-        import bm25s
-
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = _bm25s().BM25(k1=1.2, b=0.75)
         df: Counter[str] = Counter()
         if texts:
             corpus = [tokenize(t) or ["_empty_"] for t in texts]
@@ -97,8 +102,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        import bm25s
-
+        bm25s = _bm25s()
         stats = json.loads((folder / "df.json").read_text("utf-8"))
         if not (folder / "params.index.json").exists():
             return cls(None, stats["df"], stats["n_docs"])
