@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.embedders import get_embedder
 from rag.index import BuildSummary, Index, IndexProblem, Progress, build_index, current_build
-from rag.sources import SUPPORTED_SUFFIXES, SourceError, read_source
+from rag.sources import SourceError, read_source
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,7 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         for path in paths:
             name = Path(path).name
-            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                problems.append(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
-                continue
-            try:
+            try:  # the same checks as indexing: type, size, encoding, content
                 read_source(Path(path), Path(path).parent, self.settings.max_source_bytes)
             except SourceError as exc:
                 problems.append(f"{name}: {exc}")
@@ -97,8 +94,6 @@ class Workspace:
         from dataclasses import replace
 
         from rag.answer import Assistant
-        from rag.llm import LlamaCppLLM
-        from rag.models import resolve_model
 
         name = model or self.settings.generation.model
         if not self.has_index():
@@ -106,9 +101,7 @@ class Workspace:
         with self._open_lock:
             if name not in self._assistants:
                 settings = replace(self.settings, generation=replace(self.settings.generation, model=name))
-                g = settings.generation
-                llm = LlamaCppLLM(resolve_model(name, settings.models_path, settings.home), g.n_ctx, g.n_threads)
                 # one model in memory at a time: a 2-core, few-GB machine cannot hold many
                 self._assistants.clear()
-                self._assistants[name] = Assistant.open(settings, llm=llm)
+                self._assistants[name] = Assistant.open(settings)
             return self._assistants[name]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -88,9 +87,3 @@ class Retriever:
                             dense.get(row, (0, None))[1], lexical.get(row, (0, None))[1]))
         return hits
 
-
-def open_retriever(home: str | Path | None = None) -> Retriever:
-    """A retriever over the project's index with its configured embedder."""
-    from rag.config import load_settings
-
-    return Retriever.open(load_settings(home))
