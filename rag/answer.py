@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.chunking import sentence_texts
 from rag.citations import CITATION, Sentence, parse_answer, render
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
@@ -147,11 +148,15 @@ class Assistant:
         language = detect_language(question)
         g = self.settings.generation
         query = retrieval_query(question, history)
-        hits = self.retriever.search(query, k=k or self.settings.retrieval.k)
+        index = self.retriever.index
+        query_vector = self.retriever.embedder.embed_query(query)
+        hits = self.retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector)
         t_retrieval = time.perf_counter()
         timings = {"retrieval_ms": (t_retrieval - t0) * 1000}
-        passages = select_passages(query, hits, self.retriever.embedder, g.context_chars, g.window_chars,
-                                   self.retriever.index.lexical.idf)
+        passages = select_passages(query, hits, g.context_chars, g.window_chars, index.lexical.idf,
+                                   query_vector, index.sentence_vectors)
+        for hit in hits:
+            self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
         timings["passages_ms"] = (time.perf_counter() - t_retrieval) * 1000
 
         if not self._relevant(hits) or not passages:

@@ -21,6 +21,11 @@ class Span:
     end: int
 
 
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of `text`, in order (as `split_sentences` cuts them)."""
+    return [text[s.start:s.end] for s in split_sentences(text)]
+
+
 def split_sentences(text: str) -> list[Span]:
     """Sentence spans of `text` (no leading/trailing white space inside a span)."""
     spans: list[Span] = []

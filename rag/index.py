@@ -7,11 +7,14 @@ Layout under the index folder::
     builds/<build id>/chunks.jsonl   one chunk per line, row i <-> vector i
     builds/<build id>/vectors.npy    normalised float32 vectors
     builds/<build id>/dense.faiss    FAISS index over the vectors
+    builds/<build id>/sentences.npy  float16 vectors of every chunk's sentences (memory-mapped), and
+    builds/<build id>/sentence_rows.npy  chunk i's sentences are rows [rows[i], rows[i + 1])
     builds/<build id>/lexical/       bm25s index over the chunk texts
 
 A build writes a new folder and only then points `current` at it, so a build that fails or is
 killed leaves the previous index untouched and loadable. Unchanged sources (same content hash)
-keep their chunks and vectors: only new or edited sources are embedded.
+keep their chunks and vectors: only new or edited sources are embedded. Sentence vectors are computed
+at build time so that choosing the evidence for a question costs a lookup, not an embedding call.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import __version__
-from rag.chunking import chunk_spans
+from rag.chunking import chunk_spans, sentence_texts
 from rag.config import ChunkSettings
 from rag.embedders import Embedder
 from rag.lexical import LexicalIndex
@@ -40,7 +43,7 @@ from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 EMBED_BATCH = 64
 
 Progress = Callable[[int, int, str], None]
@@ -112,11 +115,13 @@ class Index:
     """A loaded, read-only index."""
 
     def __init__(self, folder: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-                 dense: VectorIndex, lexical: LexicalIndex, texts: dict[str, str]) -> None:
+                 dense: VectorIndex, lexical: LexicalIndex, texts: dict[str, str],
+                 sentences: "SentenceVectors") -> None:
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
         self.vectors = vectors
+        self.sentences = sentences
         self.dense = dense
         self.lexical = lexical
         self.sources = {sid: SourceInfo(**info) for sid, info in manifest["sources"].items()}
@@ -131,6 +136,10 @@ class Index:
 
     def source_text(self, source_id: str) -> str:
         return self._texts[source_id]
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """Vectors of chunk `row`'s sentences, in `split_sentences` order (float32)."""
+        return self.sentences.of(row)
 
     @classmethod
     def load(cls, index_dir: Path, embedder_id: str | None = None,
@@ -149,7 +158,43 @@ class Index:
         vectors = np.load(folder / "vectors.npy")
         dense = VectorIndex.load(folder / "dense.faiss")
         lexical = LexicalIndex.load(folder / "lexical")
-        return cls(folder, manifest, chunks, vectors, dense, lexical, texts)
+        return cls(folder, manifest, chunks, vectors, dense, lexical, texts, SentenceVectors.load(folder))
+
+
+@dataclass
+class SentenceVectors:
+    """The sentence vectors of all chunks: one float16 matrix and each chunk's row range."""
+
+    vectors: np.ndarray  # (n sentences, dim) float16
+    rows: np.ndarray  # (n chunks + 1,) int64
+
+    def of(self, chunk_row: int) -> np.ndarray:
+        return np.asarray(self.vectors[self.rows[chunk_row]:self.rows[chunk_row + 1]], np.float32)
+
+    @classmethod
+    def load(cls, folder: Path) -> "SentenceVectors":
+        return cls(np.load(folder / "sentences.npy", mmap_mode="r"), np.load(folder / "sentence_rows.npy"))
+
+    @classmethod
+    def assemble(cls, per_chunk: list[np.ndarray], dim: int) -> "SentenceVectors":
+        rows = np.zeros(len(per_chunk) + 1, np.int64)
+        rows[1:] = np.cumsum([len(v) for v in per_chunk])
+        stacked = np.concatenate(per_chunk) if per_chunk else np.zeros((0, dim))
+        return cls(stacked.astype(np.float16), rows)
+
+
+def embed_sentences(embedder: Embedder, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
+    """Each text's sentence vectors; a sentence repeated across texts (chunk overlap) is embedded once."""
+    per_text = [sentence_texts(t) for t in texts]
+    unique = list(dict.fromkeys(s for sentences in per_text for s in sentences))
+    vectors: dict[str, np.ndarray] = {}
+    for b in range(0, len(unique), EMBED_BATCH):
+        batch = unique[b:b + EMBED_BATCH]
+        vectors.update(zip(batch, embedder.embed_passages(batch)))
+        if progress:
+            progress(min(b + EMBED_BATCH, len(unique)), len(unique), "embedding sentences")
+    return [np.array([vectors[s] for s in sentences], np.float32).reshape(len(sentences), embedder.dim)
+            for sentences in per_text]
 
 
 def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: ChunkSettings | None) -> None:
@@ -261,6 +306,11 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             vectors[batch] = embedder.embed_passages([chunks[i].text for i in batch])
             if progress:
                 progress(min(b + EMBED_BATCH, len(to_embed)), len(to_embed), "embedding")
+        sentence_vectors: list[np.ndarray] = [
+            previous.sentence_vectors(r) if r is not None else np.zeros(0)  # type: ignore[union-attr]
+            for r in rows]
+        for i, v in zip(to_embed, embed_sentences(embedder, [chunks[i].text for i in to_embed], progress)):
+            sentence_vectors[i] = v
         summary.embed_seconds = time.perf_counter() - embed_started
         summary.chunks_embedded = len(to_embed)
         summary.chunks_total = len(chunks)
@@ -274,14 +324,14 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             "chunker": asdict(chunk_settings),
             "sources": {sid: asdict(info) for sid, info in infos.items()},
         }
-        _commit(index_dir, manifest, chunks, vectors, texts)
+        _commit(index_dir, manifest, chunks, vectors, texts, SentenceVectors.assemble(sentence_vectors, embedder.dim))
     summary.seconds = time.perf_counter() - started
     logger.info("index: %s", summary.line())
     return summary
 
 
 def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-            texts: dict[str, str]) -> None:
+            texts: dict[str, str], sentences: SentenceVectors) -> None:
     """Write a complete build next to the current one, then swap `current` to it atomically."""
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
@@ -290,10 +340,9 @@ def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.nd
     partial.mkdir()
     _write(partial / "chunks.jsonl", "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
     _write(partial / "texts.json", json.dumps(texts, ensure_ascii=False))
-    with open(partial / "vectors.npy", "wb") as fh:
-        np.save(fh, vectors)
-        fh.flush()
-        os.fsync(fh.fileno())
+    for name, array in [("vectors", vectors), ("sentences", sentences.vectors), ("sentence_rows", sentences.rows)]:
+        with open(partial / f"{name}.npy", "wb") as fh:
+            np.save(fh, array)
     VectorIndex.build(vectors).save(partial / "dense.faiss")
     (partial / "lexical").mkdir()
     LexicalIndex.build([c.text for c in chunks]).save(partial / "lexical")

@@ -28,6 +28,7 @@ class Hit:
     source: SourceInfo
     dense_score: float | None  # cosine similarity, when the chunk was among the dense candidates
     lexical_score: float | None  # BM25 score, when among the lexical candidates
+    row: int = -1  # the chunk's row in the index
 
 
 class Retriever:
@@ -45,8 +46,10 @@ class Retriever:
         index = Index.load(settings.index_path, embedder.id, settings.chunk)
         return cls(index, embedder, settings.retrieval)
 
-    def dense_ranking(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.dense.search(self.embedder.embed_query(query), n)
+    def dense_ranking(self, query: str, n: int, query_vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if query_vector is None:
+            query_vector = self.embedder.embed_query(query)
+        return self.index.dense.search(query_vector, n)
 
     def lexical_ranking(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         scores = self.index.lexical.scores(query)
@@ -58,15 +61,16 @@ class Retriever:
         top = top[scores[top] > 0]
         return scores[top], top
 
-    def search(self, query: str, k: int | None = None, mode: Mode = "hybrid") -> list[Hit]:
-        """The `k` best chunks for `query`."""
+    def search(self, query: str, k: int | None = None, mode: Mode = "hybrid",
+               query_vector: np.ndarray | None = None) -> list[Hit]:
+        """The `k` best chunks for `query` (whose embedding may be passed in when already known)."""
         s = self.settings
         k = k or s.k
         if self.index.count() == 0 or not query.strip():
             return []
         n = max(s.candidates, k)
         t0 = time.perf_counter()
-        dense_scores, dense_ids = self.dense_ranking(query, n) if mode != "lexical" else (np.zeros(0), np.zeros(0, int))
+        dense_scores, dense_ids = self.dense_ranking(query, n, query_vector) if mode != "lexical" else (np.zeros(0), np.zeros(0, int))
         t1 = time.perf_counter()
         lex_scores, lex_ids = self.lexical_ranking(query, n) if mode != "dense" else (np.zeros(0), np.zeros(0, int))
         t2 = time.perf_counter()
@@ -84,6 +88,6 @@ class Retriever:
         for rank, row in enumerate(order, 1):
             chunk = self.index.chunks[row]
             hits.append(Hit(rank, fused[row], chunk, self.index.sources[chunk.source_id],
-                            dense.get(row, (0, None))[1], lexical.get(row, (0, None))[1]))
+                            dense.get(row, (0, None))[1], lexical.get(row, (0, None))[1], row))
         return hits
 

@@ -1,8 +1,8 @@
 """How well a passage supports a claim: pluggable scorers returning 0..1.
 
 - `lexical` (default, deterministic): share of the claim's content stems found in the evidence,
-  halved when a number in the claim is missing from it; with an embedder, the best cosine between
-  the claim and an evidence sentence is mapped onto 0..1 and the larger of the two is kept (this
+  halved when a number or a name (a capitalised word after the first) of the claim is missing from it; with an embedder, the best cosine between
+  the claim and an evidence sentence is mapped onto 0..1 (halved for a missing number) and the larger of the two is kept (this
   lets an English sentence be checked against French evidence).
 - `cross-encoder:<path>`: a sentence-transformers CrossEncoder (NLI or relevance) from a local path.
 - `llm`: the answering GGUF asked a yes/no question (slow).
@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from rag.chunking import split_sentences
+from rag.chunking import sentence_texts
 from rag.embedders import Embedder, MissingDependency
 from rag.lexical import fold, tokenize
 
@@ -23,6 +23,7 @@ SUPPORT_THRESHOLD = 0.6
 # e5 cosines live in a narrow band: below LOW is unrelated, above HIGH is a paraphrase.
 COSINE_LOW, COSINE_HIGH = 0.80, 0.90
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 class SupportScorer(ABC):
@@ -36,9 +37,26 @@ class SupportScorer(ABC):
     def supports(self, claim: str, evidence: str) -> bool:
         return self.score(claim, evidence) >= self.threshold
 
+    def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
+        """Vectors already known for evidence sentences (from the index); scorers may reuse them."""
+
 
 def numbers_in(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(text.replace("\u202f", "").replace(" ", " "))}
+
+
+def names_in(text: str) -> set[str]:
+    """Capitalised words after the first word (proper names, mostly), folded."""
+    words = _WORD.findall(text)
+    return {fold(w) for w in words[1:] if len(w) > 1 and w[0].isupper()}
+
+
+def misses_key_terms(claim: str, evidence: str) -> bool:
+    """Does the claim carry a number or a name that the evidence does not?"""
+    if numbers_in(claim) - numbers_in(evidence):
+        return True
+    names = names_in(claim)
+    return bool(names and names - {fold(w) for w in _WORD.findall(evidence)})
 
 
 class LexicalScorer(SupportScorer):
@@ -48,6 +66,11 @@ class LexicalScorer(SupportScorer):
         self.embedder = embedder
         if embedder is not None:
             self.name = f"lexical+{embedder.id}"
+        self._vectors = _VectorCache(embedder) if embedder is not None else None
+
+    def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
+        if self._vectors is not None:
+            self._vectors.add(sentences, vectors)
 
     def lexical(self, claim: str, evidence: str) -> float:
         claim_stems = set(tokenize(claim))
@@ -55,17 +78,15 @@ class LexicalScorer(SupportScorer):
             return 0.0
         evidence_stems = set(tokenize(evidence))
         overlap = len(claim_stems & evidence_stems) / len(claim_stems)
-        missing_numbers = numbers_in(claim) - numbers_in(evidence)
-        return overlap * (0.5 if missing_numbers else 1.0)
+        return overlap * (0.5 if misses_key_terms(claim, evidence) else 1.0)
 
     def semantic(self, claim: str, evidence: str) -> float:
-        if self.embedder is None:
+        if self._vectors is None:
             return 0.0
-        sentences = [evidence[s.start:s.end] for s in split_sentences(evidence)] or [evidence]
-        vectors = _cached_passages(self.embedder, tuple(sentences))
-        cosine = float(np.max(vectors @ self.embedder.embed_query(claim)))
+        sentences = sentence_texts(evidence) or [evidence]
+        cosine = float(np.max(self._vectors.passages(sentences) @ self._vectors.query(claim)))
         mapped = (cosine - COSINE_LOW) / (COSINE_HIGH - COSINE_LOW)
-        if numbers_in(claim) - numbers_in(evidence):
+        if numbers_in(claim) - numbers_in(evidence):  # names differ across languages: numbers only
             mapped *= 0.5
         return float(min(1.0, max(0.0, mapped)))
 
@@ -76,16 +97,36 @@ class LexicalScorer(SupportScorer):
         return max(lexical, self.semantic(claim, evidence))
 
 
-_VECTOR_CACHE: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+class _VectorCache:
+    """Bounded memory of sentence and claim vectors: a claim is checked against several passages,
+    and evidence sentences usually come with vectors from the index."""
 
+    LIMIT = 4096
 
-def _cached_passages(embedder: Embedder, sentences: tuple[str, ...]) -> np.ndarray:
-    key = (embedder.id, sentences)
-    if key not in _VECTOR_CACHE:
-        if len(_VECTOR_CACHE) > 512:
-            _VECTOR_CACHE.clear()
-        _VECTOR_CACHE[key] = embedder.embed_passages(list(sentences))
-    return _VECTOR_CACHE[key]
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._passages: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    def add(self, sentences: list[str], vectors: np.ndarray) -> None:
+        self._trim(self._passages)
+        self._passages.update(zip(sentences, np.asarray(vectors, np.float32)))
+
+    def passages(self, sentences: list[str]) -> np.ndarray:
+        missing = [s for s in dict.fromkeys(sentences) if s not in self._passages]
+        if missing:
+            self.add(missing, self.embedder.embed_passages(missing))
+        return np.stack([self._passages[s] for s in sentences])
+
+    def query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._trim(self._queries)
+            self._queries[text] = self.embedder.embed_query(text)
+        return self._queries[text]
+
+    def _trim(self, cache: dict) -> None:
+        if len(cache) > self.LIMIT:
+            cache.clear()
 
 
 class CrossEncoderScorer(SupportScorer):

@@ -112,7 +112,7 @@ def test_bad_questions_get_clear_errors(assistant_with):
 def test_the_prompt_is_cut_to_fit_the_context_window(assistant_with):
     a = assistant_with()
     hits = a.retriever.search("Microsoft OpenAI investissement", k=4)
-    passages = select_passages("Microsoft OpenAI investissement", hits, None, 5000)
+    passages = select_passages("Microsoft OpenAI investissement", hits, 5000)
     assert len(passages) >= 3
     small = FakeLLM(n_ctx=350)
     prompt, kept, n = fit_prompt(small, "Question ?", passages, [], max_tokens=100)

@@ -7,9 +7,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
+from rag.chunking import sentence_texts
 from rag.config import ChunkSettings
 from rag.index import FORMAT_VERSION, BuildInProgress, Index, IndexMismatch, IndexMissing, _BuildLock, build_index
 from rag.retrieval import Retriever
@@ -25,9 +27,15 @@ def test_first_build_indexes_every_source_with_spans_into_the_source_text(seeded
     summary = build(seeded_project, embedder)
     assert (summary.added, summary.changed, summary.removed, summary.unchanged) == (5, 0, 0, 0)
     index = Index.load(seeded_project.index_path, embedder.id, CHUNKS)
-    assert index.count() == summary.chunks_total == summary.chunks_embedded == len(embedder.embedded)
-    for chunk in index.chunks:
+    assert index.count() == summary.chunks_total == summary.chunks_embedded
+    chunk_texts = [c.text for c in index.chunks]
+    sentences = list(dict.fromkeys(s for t in chunk_texts for s in sentence_texts(t)))
+    # each chunk once, then each distinct sentence once (overlapping chunks share sentences)
+    assert embedder.embedded == chunk_texts + sentences
+    for row, chunk in enumerate(index.chunks):
         assert index.source_text(chunk.source_id)[chunk.start:chunk.end] == chunk.text
+        expected = embedder.embed_passages(sentence_texts(chunk.text))
+        assert np.allclose(index.sentence_vectors(row), expected, atol=1e-3)
     manifest = index.manifest
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["embedder"] == {"id": embedder.id, "dim": embedder.dim}
@@ -42,13 +50,15 @@ def test_incremental_add_change_remove_embed_only_what_changed(seeded_project, e
     (src / "new.txt").write_text("Nouvel article. Apple investit dans la pomme.", "utf-8")
     summary = build(seeded_project, embedder)
     assert (summary.added, summary.changed, summary.removed, summary.unchanged) == (1, 0, 0, 5)
-    assert embedder.embedded == ["Nouvel article. Apple investit dans la pomme."]
+    assert embedder.embedded == ["Nouvel article. Apple investit dans la pomme.", "Nouvel article.",
+                                 "Apple investit dans la pomme."]
 
     embedder.embedded.clear()
     (src / "new.txt").write_text("Article modifié. Apple investit dans la poire.", "utf-8")
     summary = build(seeded_project, embedder)
     assert (summary.added, summary.changed, summary.removed, summary.unchanged) == (0, 1, 0, 5)
-    assert embedder.embedded == ["Article modifié. Apple investit dans la poire."]
+    assert embedder.embedded == ["Article modifié. Apple investit dans la poire.", "Article modifié.",
+                                 "Apple investit dans la poire."]
     hits = Retriever(Index.load(seeded_project.index_path), embedder).search("poire", k=1)
     assert hits[0].source.path == "new.txt"
 
@@ -75,6 +85,8 @@ def test_vectors_of_unchanged_sources_are_kept_row_for_row(seeded_project, embed
     for i, chunk in enumerate(after.chunks):
         if chunk.id in old and after.sources[chunk.source_id].path != "000_5ffeae91a7527f99.txt":
             assert (after.vectors[i] == old[chunk.id]).all()
+            before_row = next(r for r, c in enumerate(before.chunks) if c.id == chunk.id)
+            assert (after.sentence_vectors(i) == before.sentence_vectors(before_row)).all()
 
 
 def test_an_index_from_another_embedder_or_format_is_refused_with_the_fix(seeded_project, embedder):
