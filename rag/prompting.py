@@ -16,7 +16,6 @@ import numpy as np
 
 from rag.chunking import split_sentences
 from rag.citations import CITATION
-from rag.embedders import Embedder
 from rag.language import ABSTAIN
 from rag.lexical import tokenize
 from rag.llm import LLM
@@ -61,6 +60,27 @@ EXAMPLE = [
 LEXICAL_WEIGHT = 0.15
 
 
+# More, smaller passages make the model hesitate between them.
+MAX_PASSAGES = 5
+# How many of a chunk's best sentences seed a candidate window.
+SEEDS_PER_CHUNK = 3
+
+
+def _grow(sentences: list[tuple[int, int, str]], scores: list[float], seed: int, window_chars: int) -> tuple[int, int]:
+    """Extend the window around `seed` with its better-scoring neighbour while it fits."""
+    lo = hi = seed
+    while True:
+        options = []
+        if lo > 0:
+            options.append((scores[lo - 1], lo - 1, hi))
+        if hi + 1 < len(sentences):
+            options.append((scores[hi + 1], lo, hi + 1))
+        grown = [o for o in options if sentences[o[2]][1] - sentences[o[1]][0] <= window_chars]
+        if not grown:
+            return lo, hi
+        _, lo, hi = max(grown)
+
+
 class PromptTooLong(ValueError):
     """The question (with the conversation) leaves no room for evidence and an answer."""
 
@@ -84,62 +104,51 @@ def is_instruction(sentence: str) -> bool:
     return bool(_INJECTION.search(sentence))
 
 
-def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, budget_chars: int,
-                    window_chars: int = 320, idf: Callable[[str], float] | None = None) -> list[Passage]:
+def select_passages(question: str, hits: list[Hit], budget_chars: int, window_chars: int = 320,
+                    idf: Callable[[str], float] | None = None, query_vector: np.ndarray | None = None,
+                    sentence_vectors: Callable[[int], np.ndarray] | None = None) -> list[Passage]:
     """Cut, from each retrieved chunk, the sentence window that best matches the question, then keep
     the best-scoring windows until `budget_chars` is spent. A sentence scores its cosine to the
-    question plus the IDF-weighted share of the question's terms it contains. Instruction-like
-    sentences are dropped."""
+    question (from the index's precomputed `sentence_vectors(chunk row)`, when given with the
+    question's vector) plus the IDF-weighted share of the question's terms it contains.
+    Instruction-like sentences are dropped."""
     q_stems = list(dict.fromkeys(tokenize(question)))
     weights = {t: (idf(t) if idf else 1.0) for t in q_stems}
     total_weight = sum(weights.values()) or 1.0
-    candidates: list[tuple[Hit, list[tuple[int, int, str]]]] = []
-    all_sentences: list[str] = []
+    use_dense = query_vector is not None and sentence_vectors is not None
+    candidates: list[tuple[Hit, list[tuple[int, int, str]], list[float]]] = []
     for hit in hits:
         c = hit.chunk
-        sentences = []
-        for s in split_sentences(c.text):
+        spans = split_sentences(c.text)
+        cosines = sentence_vectors(hit.row) @ query_vector if use_dense else np.zeros(len(spans))  # type: ignore[misc]
+        if len(cosines) != len(spans):
+            raise ValueError(f"chunk {c.id} has {len(spans)} sentences but {len(cosines)} sentence vectors; "
+                             "run `rag index --rebuild`")
+        sentences, dense = [], []
+        for s, cosine in zip(spans, cosines):
             text = c.text[s.start:s.end]
             if is_instruction(text):
                 logger.warning("dropped an instruction-like sentence from %s: %r", hit.source.path, text[:80])
                 continue
             sentences.append((c.start + s.start, c.start + s.end, text))
+            dense.append(float(cosine))
         if sentences:
-            candidates.append((hit, sentences))
-            all_sentences.extend(t for _, _, t in sentences)
+            candidates.append((hit, sentences, dense))
     if not candidates:
         return []
-    dense = np.zeros(len(all_sentences), np.float32)
-    if embedder is not None:
-        # overlapping chunks repeat sentences: embed each distinct sentence once
-        unique = list(dict.fromkeys(all_sentences))
-        cosines = embedder.embed_passages(unique) @ embedder.embed_query(question)
-        by_text = dict(zip(unique, cosines))
-        dense = np.array([by_text[t] for t in all_sentences], np.float32)
     windows = []
-    offset = 0
-    for hit, sentences in candidates:
+    for hit, sentences, dense in candidates:
         scores = []
-        for i, (_, _, text) in enumerate(sentences):
+        for (_, _, text), cosine in zip(sentences, dense):
             stems = set(tokenize(text))
             coverage = sum(w for t, w in weights.items() if t in stems) / total_weight
-            scores.append(float(dense[offset + i]) + LEXICAL_WEIGHT * coverage)
-        offset += len(sentences)
-        best = int(np.argmax(scores))
-        lo = hi = best
-        # grow the window with the better-scoring neighbour while it fits
-        while True:
-            options = []
-            if lo > 0:
-                options.append((scores[lo - 1], lo - 1, hi))
-            if hi + 1 < len(sentences):
-                options.append((scores[hi + 1], lo, hi + 1))
-            grown = [o for o in options if sentences[o[2]][1] - sentences[o[1]][0] <= window_chars]
-            if not grown:
-                break
-            _, lo, hi = max(grown)
-        windows.append((scores[best], hit, sentences[lo][0], sentences[hi][1],
-                        " ".join(t for _, _, t in sentences[lo:hi + 1])))
+            scores.append(cosine + LEXICAL_WEIGHT * coverage)
+        # every sentence seeds a window: a chunk whose best window is already taken (chunks
+        # overlap) or too long can still offer its second-best fact
+        for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:SEEDS_PER_CHUNK]:
+            lo, hi = _grow(sentences, scores, seed, window_chars)
+            windows.append((scores[seed], hit, sentences[lo][0], sentences[hi][1],
+                            " ".join(t for _, _, t in sentences[lo:hi + 1])))
     passages: list[Passage] = []
     used = 0
     for _, hit, start, end, text in sorted(windows, key=lambda w: (-w[0], w[1].rank)):
@@ -147,6 +156,8 @@ def select_passages(question: str, hits: list[Hit], embedder: Embedder | None, b
             continue  # overlaps a window already chosen (chunks overlap)
         if passages and used + len(text) > budget_chars:
             continue
+        if len(passages) >= MAX_PASSAGES:
+            break
         used += len(text)
         passages.append(Passage(len(passages) + 1, hit.chunk.id, hit.chunk.source_id, hit.source.title,
                                 hit.source.path, start, end, text, hit.rank, hit.dense_score, hit.lexical_score))

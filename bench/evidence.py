@@ -1,0 +1,105 @@
+"""Does the evidence the model reads hold the answer? Passage selection measured without the model.
+
+    python bench/evidence.py [--piaf-articles 40] [--piaf-questions 200]
+
+For each question, the share whose gold evidence lies inside the passages given to the model
+(`rag.prompting.select_passages`), with the default settings and with the levers varied one at a
+time: passage budget (characters), window size, weight of the question-term coverage, and
+whether a chunk can offer several windows. Sets: the seed gold set over the project's index, and a
+PIAF dev slice (an index built in a temporary folder). The answer cannot be right when the evidence
+is not there, so this bounds answer accuracy and is quick to measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PIAF, ROOT, save, table  # noqa: E402
+
+from rag import prompting  # noqa: E402
+from rag.answer import retrieval_query  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.embedders import get_embedder  # noqa: E402
+from rag.evaluation import _evidence_spans, _holds, load_gold, squad_gold  # noqa: E402
+from rag.index import build_index  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
+
+VARIANTS = {
+    "default": {},
+    "budget 600": {"budget": 600},
+    "budget 1200": {"budget": 1200},
+    "window 200": {"window": 200},
+    "window 450": {"window": 450},
+    "coverage weight 0": {"weight": 0.0},
+    "coverage weight 0.3": {"weight": 0.3},
+    "one window per chunk": {"single": True},
+}
+
+
+def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k: int) -> tuple[float, float]:
+    """Share of questions with their evidence in the passages, and mean passage characters."""
+    found, chars, history, answered = 0, 0, {}, 0
+    for q in questions:
+        spans = _evidence_spans(q, retriever.index)
+        if not q.answerable or not spans:
+            continue
+        answered += 1
+        previous = history.get(q.follow_up)
+        query = retrieval_query(q.question, [previous] if previous else None)
+        vector = retriever.embedder.embed_query(query)
+        hits = retriever.search(query, k=k, query_vector=vector)
+        passages = prompting.select_passages(query, hits, budget, window, retriever.index.lexical.idf, vector,
+                                             retriever.index.sentence_vectors)
+        found += any(_holds(p.source_id, p.start, p.end, spans) for p in passages)
+        chars += sum(len(p.text) for p in passages)
+        history[q.id] = (q.question, q.quote)
+    return found / max(answered, 1), chars / max(answered, 1)
+
+
+def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
+    g = settings.generation
+    rows = []
+    for label, v in VARIANTS.items():
+        weight, single = prompting.LEXICAL_WEIGHT, prompting.SEEDS_PER_CHUNK
+        prompting.LEXICAL_WEIGHT = v.get("weight", weight)
+        prompting.SEEDS_PER_CHUNK = 1 if v.get("single") else single
+        try:
+            recall, chars = evidence_recall(retriever, questions, v.get("budget", g.context_chars),
+                                            v.get("window", g.window_chars), settings.retrieval.k)
+        finally:
+            prompting.LEXICAL_WEIGHT, prompting.SEEDS_PER_CHUNK = weight, single
+        rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars})
+        print(table([rows[-1]]), flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--piaf-articles", type=int, default=40)
+    ap.add_argument("--piaf-questions", type=int, default=200)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings(ROOT)
+    embedder = get_embedder(settings.embedder)
+    gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
+    rows = run("seed gold set", Retriever.open(settings, embedder), gold, settings)
+    with tempfile.TemporaryDirectory(prefix="rag-evidence-") as tmp:
+        corpus = Path(tmp) / "sources"
+        questions = squad_gold(PIAF, corpus, args.piaf_articles, args.piaf_questions)
+        piaf_settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
+        build_index(piaf_settings.sources_path, piaf_settings.index_path, embedder, settings.chunk)
+        rows += run(f"PIAF dev ({args.piaf_articles} articles)", Retriever.open(piaf_settings, embedder),
+                    questions, settings)
+    print("\n## Evidence in the passages the model reads\n")
+    print(table(rows))
+    print(f"\nresults: {save('evidence', {'rows': rows})}")
+
+
+if __name__ == "__main__":
+    main()
