@@ -2,7 +2,8 @@
 (ALCE-style), groundedness, abstention and latency, per question and aggregated.
 
 Gold files are JSON lines: {"id", "question", "answers": [aliases], "quote", "source",
-"answerable": true, "lang": "fr", "follow_up": "<id of the question it follows>"}.
+"answerable": true, "lang": "fr", "follow_up": "<id of the question it follows>",
+"also": [{"quote", "source"}, ...] (other places in the articles that state the same fact)}.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class GoldQuestion:
     answerable: bool = True
     lang: str = "fr"
     follow_up: str | None = None
+    also: list[dict] = field(default_factory=list)  # other {"quote", "source"} stating the same fact
     # character span of the evidence in the source, when known (SQuAD sets)
     span: tuple[int, int] | None = None
 
@@ -165,41 +167,47 @@ class QuestionResult:
     sentences: list[dict]
 
 
-def _evidence_span(q: GoldQuestion, text: str) -> tuple[int, int] | None:
-    if q.span:
-        return q.span
-    if q.quote:
-        at = text.find(q.quote)
-        if at >= 0:
-            return at, at + len(q.quote)
-    return None
+def _evidence_spans(q: GoldQuestion, index) -> list[tuple[str, int, int]]:
+    """(source id, start, end) of every place the gold evidence is found in the index's sources."""
+    by_path = {s.path: s.id for s in index.sources.values()}
+    spans = []
+    for quote, path, span in [(q.quote, q.source, q.span), *((a.get("quote", ""), a.get("source", ""), None)
+                                                            for a in q.also)]:
+        source_id = by_path.get(path)
+        if source_id is None:
+            continue
+        if span:
+            spans.append((source_id, *span))
+        elif quote:
+            at = index.source_text(source_id).find(quote)
+            if at >= 0:
+                spans.append((source_id, at, at + len(quote)))
+    return spans
+
+
+def _holds(source_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
+    return any(sid == source_id and start <= s and e <= end for sid, s, e in spans)
 
 
 def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScorer,
                       history: list[tuple[str, str]] | None = None, k: int | None = None) -> tuple[QuestionResult, Answer]:
-    index = assistant.retriever.index
-    by_path = {s.path: s for s in index.sources.values()}
-    source = by_path.get(q.source)
-    span = _evidence_span(q, index.source_text(source.id)) if source else None
-
+    spans = _evidence_spans(q, assistant.retriever.index)
     query = retrieval_query(q.question, history)
     rank = None
-    if span and source:
+    if spans:
         for hit in assistant.retriever.search(query, k=10):
-            c = hit.chunk
-            if c.source_id == source.id and c.start <= span[0] and span[1] <= c.end:
+            if _holds(hit.chunk.source_id, hit.chunk.start, hit.chunk.end, spans):
                 rank = hit.rank
                 break
     result = assistant.answer(q.question, history, k=k)
     def holds_evidence(numbers: set[int]) -> int:
-        return sum(1 for p in result.passages if p.number in numbers and source and span
-                   and p.source_id == source.id and p.start <= span[0] and span[1] <= p.end)
+        return sum(1 for p in result.passages if p.number in numbers and _holds(p.source_id, p.start, p.end, spans))
 
     cited = {n for s in result.sentences for n in s.attributed} if not result.abstained else set()
     model_cited = {n for s in result.sentences for n in s.cited} if not result.abstained else set()
     return QuestionResult(
         id=q.id, question=q.question, answerable=q.answerable, answer=result.text, abstained=result.abstained,
-        has_evidence=span is not None, evidence_rank=rank,
+        has_evidence=bool(spans), evidence_rank=rank,
         alias_hit=(not result.abstained) and contains_alias(result.text, q.answers),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
         cites_quote=holds_evidence(cited), cites_total=len(cited),

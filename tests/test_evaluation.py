@@ -6,7 +6,7 @@ import pytest
 
 from rag.answer import Answer
 from rag.citations import Sentence
-from rag.evaluation import (QuestionResult, CitationScores, check_thresholds, citation_scores, contains_alias,
+from rag.evaluation import (GoldQuestion, QuestionResult, CitationScores, check_thresholds, citation_scores, contains_alias,
                             load_gold, normalise_answer, summarise, token_f1)
 from rag.prompting import Passage
 from rag.support import LexicalScorer, get_scorer
@@ -122,3 +122,20 @@ def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=
                           cites_total=0, model_cites_quote=0, model_cites_total=0, invalid_citations=invalid,
                           citation=CitationScores(), total_ms=ms, first_token_ms=ms / 2, prompt_tokens=10,
                           completion_tokens=5, passages=[], sentences=[])
+
+
+def test_a_fact_stated_in_two_places_counts_in_either():
+    from types import SimpleNamespace
+
+    from rag.evaluation import _evidence_spans, _holds
+
+    texts = {"a": "Intro. Le fonds vaut 50 millions. Fin.", "b": "FAQ : les subventions de 50 millions."}
+    index = SimpleNamespace(sources={"a": SimpleNamespace(id="a", path="a.txt"), "b": SimpleNamespace(id="b", path="b.txt")},
+                            source_text=texts.__getitem__)
+    q = GoldQuestion(id="x", question="Combien ?", answers=["50 millions"], quote="Le fonds vaut 50 millions",
+                     source="a.txt", also=[{"quote": "subventions de 50 millions", "source": "b.txt"},
+                                           {"quote": "absent", "source": "b.txt"}])
+    spans = _evidence_spans(q, index)
+    assert spans == [("a", 7, 32), ("b", 10, 36)]
+    assert _holds("b", 0, 38, spans) and _holds("a", 0, 33, spans)
+    assert not _holds("a", 10, 38, spans) and not _holds("b", 12, 38, spans)
