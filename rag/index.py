@@ -210,6 +210,12 @@ def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: Ch
                             ". Run `rag index --rebuild` to build it again.")
 
 
+def _format_version(index_dir: Path) -> int:
+    folder = current_build(index_dir)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8")) if folder else {}
+    return int(manifest.get("format_version", 0))
+
+
 def current_build(index_dir: Path) -> Path | None:
     link = index_dir / "current"
     if not link.exists():
@@ -265,7 +271,11 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
         sources, summary.skipped = load_sources(sources_dir, max_source_bytes)
         previous = None
         if not rebuild and current_build(index_dir) is not None:
-            previous = Index.load(index_dir, embedder.id, chunk_settings)
+            if _format_version(index_dir) < FORMAT_VERSION:
+                logger.warning("the index was built by an older version (format %s): rebuilding it from scratch",
+                               _format_version(index_dir))
+            else:
+                previous = Index.load(index_dir, embedder.id, chunk_settings)
         old_sources = previous.sources if previous else {}
         old_rows = {c.id: i for i, c in enumerate(previous.chunks)} if previous else {}
 

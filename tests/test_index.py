@@ -107,6 +107,19 @@ def test_an_index_from_another_embedder_or_format_is_refused_with_the_fix(seeded
     assert build(seeded_project, other, rebuild=True).added == 5
 
 
+def test_an_index_from_an_older_version_is_rebuilt_by_the_next_build(seeded_project, embedder):
+    build(seeded_project, embedder)
+    manifest_path = Index.load(seeded_project.index_path).folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch, match="rag index --rebuild"):
+        Index.load(seeded_project.index_path)
+    summary = build(seeded_project, embedder)
+    assert summary.added == 5 and summary.chunks_embedded == summary.chunks_total
+    assert Index.load(seeded_project.index_path).manifest["format_version"] == FORMAT_VERSION
+
+
 def test_missing_index_says_how_to_build_it(project):
     with pytest.raises(IndexMissing, match="rag index"):
         Index.load(project.index_path)
