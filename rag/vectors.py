@@ -2,8 +2,9 @@
 
 Exact search (IndexFlatIP) below `APPROXIMATE_THRESHOLD` vectors; above it an inverted file
 (IndexIVFFlat): k-means cells over the vectors, and a query scans the `nprobe` nearest cells. News
-chunks cluster by topic, which is what IVF exploits; on the `bench/scale.py` corpus (100k chunks) it
-kept recall@10 at 0.98 in 0.5 ms, where HNSW (M 32-48, efSearch 512) stayed below 0.90.
+chunks cluster by topic, which is what IVF exploits. On the `bench/scale.py` corpus (100k chunks,
+632 cells, 79 scanned) its recall@10 against exact search is 0.998 in 1.6 ms (exact: 15 ms); HNSW
+(M 32-48, efSearch 512) found 0.87 of the exact top 10 where IVF found 0.96, counting ties as misses.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ APPROXIMATE_THRESHOLD = 50_000
 
 
 def ivf_cells(n: int) -> int:
-    """Number of k-means cells for `n` vectors (about 4·√n)."""
-    return max(1, int(4 * math.sqrt(n)))
+    """Number of k-means cells for `n` vectors (about 2·√n)."""
+    return max(1, int(2 * math.sqrt(n)))
 
 
 def ivf_probes(cells: int) -> int:
-    """Cells scanned per query: a sixteenth of them, at least 32."""
-    return min(cells, max(32, cells // 16))
+    """Cells scanned per query: an eighth of them, at least 32."""
+    return min(cells, max(32, cells // 8))
 
 
 class VectorIndex:
