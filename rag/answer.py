@@ -215,10 +215,10 @@ class Assistant:
         evidence = {p.number: p.text for p in passages}
         threshold = self.scorer.threshold
         for s in parsed.sentences:
-            scores = {n: self.scorer.score(s.text, t) for n, t in evidence.items()}
+            scores = {n: self.scorer.score(s.text, t, question) for n, t in evidence.items()}
             best_n = max(scores, key=lambda n: scores[n])
             if s.cited:
-                s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited)) \
+                s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited), question) \
                     if len(s.cited) > 1 else scores[s.cited[0]]
                 if scores[best_n] >= threshold and scores[best_n] >= s.support + REATTRIBUTE_MARGIN \
                         and best_n not in s.cited:
@@ -231,21 +231,24 @@ class Assistant:
         if not any(s.supported for s in parsed.sentences):
             return self._abstain(question, language, passages, "no sentence of the answer is supported by the passages",
                                  raw, parsed.sentences, parsed.invalid_citations)
-        if not self._responsive(question, parsed.sentences, evidence):
+        if not self._responsive(question, parsed.sentences, passages):
             return self._abstain(question, language, passages, "the answer does not address the question",
                                  raw, parsed.sentences, parsed.invalid_citations)
         return Answer(question, render(parsed.sentences), language, False, parsed.sentences, passages, raw_text=raw,
                       invalid_citations=parsed.invalid_citations,
                       unsupported=sum(not s.supported for s in parsed.sentences))
 
-    def _responsive(self, question: str, sentences: list[Sentence], evidence: dict[int, str]) -> bool:
-        """Does the evidence the answer rests on contain one of the question's distinctive terms?
-        (The answer itself is not counted: a model can echo the question's words.)"""
-        rare = self.retriever.index.lexical.rare_terms(question)
+    def _responsive(self, question: str, sentences: list[Sentence], passages: list[Passage]) -> bool:
+        """Does the evidence the answer rests on, read in the chunk it was cut from, contain one of the
+        question's distinctive terms? (The answer itself is not counted: a model can echo the
+        question's words.)"""
+        index = self.retriever.index
+        rare = index.lexical.rare_terms(question)
         if not rare:
             return True
-        used = " ".join(evidence[n] for s in sentences if s.supported for n in s.attributed)
-        return bool(set(rare) & set(tokenize(used)))
+        used = {n for s in sentences if s.supported for n in s.attributed}
+        context = " ".join(index.chunk(p.chunk_id).text for p in passages if p.number in used)
+        return bool(set(rare) & set(tokenize(context)))
 
 
 _default: Assistant | None = None

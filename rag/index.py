@@ -122,6 +122,7 @@ class Index:
         self.chunks = chunks
         self.vectors = vectors
         self.sentences = sentences
+        self._by_id: dict[str, Chunk] | None = None
         self.dense = dense
         self.lexical = lexical
         self.sources = {sid: SourceInfo(**info) for sid, info in manifest["sources"].items()}
@@ -136,6 +137,11 @@ class Index:
 
     def source_text(self, source_id: str) -> str:
         return self._texts[source_id]
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self.chunks}
+        return self._by_id[chunk_id]
 
     def sentence_vectors(self, row: int) -> np.ndarray:
         """Vectors of chunk `row`'s sentences, in `split_sentences` order (float32)."""

@@ -2,7 +2,8 @@
 
 - `lexical` (default, deterministic): share of the claim's content stems found in the evidence,
   halved when a number or a name (a capitalised word after the first) of the claim is missing from it; with an embedder, the best cosine between
-  the claim and an evidence sentence is mapped onto 0..1 (halved for a missing number) and the larger of the two is kept (this
+  the claim and an evidence sentence is mapped onto 0..1 (halved in the same way, numbers only across
+  languages) and the larger of the two is kept (this
   lets an English sentence be checked against French evidence).
 - `cross-encoder:<path>`: a sentence-transformers CrossEncoder (NLI or relevance) from a local path.
 - `llm`: the answering GGUF asked a yes/no question (slow).
@@ -17,6 +18,7 @@ import numpy as np
 
 from rag.chunking import sentence_texts
 from rag.embedders import Embedder, MissingDependency
+from rag.language import detect_language
 from rag.lexical import fold, tokenize
 
 SUPPORT_THRESHOLD = 0.6
@@ -31,11 +33,11 @@ class SupportScorer(ABC):
     threshold: float = SUPPORT_THRESHOLD
 
     @abstractmethod
-    def score(self, claim: str, evidence: str) -> float:
-        """0..1: how well `evidence` supports `claim`."""
+    def score(self, claim: str, evidence: str, question: str = "") -> float:
+        """0..1: how well `evidence` supports `claim` (an answer to `question`, when given)."""
 
-    def supports(self, claim: str, evidence: str) -> bool:
-        return self.score(claim, evidence) >= self.threshold
+    def supports(self, claim: str, evidence: str, question: str = "") -> bool:
+        return self.score(claim, evidence, question) >= self.threshold
 
     def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
         """Vectors already known for evidence sentences (from the index); scorers may reuse them."""
@@ -51,11 +53,12 @@ def names_in(text: str) -> set[str]:
     return {fold(w) for w in words[1:] if len(w) > 1 and w[0].isupper()}
 
 
-def misses_key_terms(claim: str, evidence: str) -> bool:
-    """Does the claim carry a number or a name that the evidence does not?"""
+def misses_key_terms(claim: str, evidence: str, question: str = "") -> bool:
+    """Does the claim carry a number or a name that the evidence does not? (Names the question
+    already gives are not the claim's own.)"""
     if numbers_in(claim) - numbers_in(evidence):
         return True
-    names = names_in(claim)
+    names = names_in(claim) - {fold(w) for w in _WORD.findall(question)}
     return bool(names and names - {fold(w) for w in _WORD.findall(evidence)})
 
 
@@ -72,29 +75,31 @@ class LexicalScorer(SupportScorer):
         if self._vectors is not None:
             self._vectors.add(sentences, vectors)
 
-    def lexical(self, claim: str, evidence: str) -> float:
+    def lexical(self, claim: str, evidence: str, question: str = "") -> float:
         claim_stems = set(tokenize(claim))
         if not claim_stems:
             return 0.0
         evidence_stems = set(tokenize(evidence))
         overlap = len(claim_stems & evidence_stems) / len(claim_stems)
-        return overlap * (0.5 if misses_key_terms(claim, evidence) else 1.0)
+        return overlap * (0.5 if misses_key_terms(claim, evidence, question) else 1.0)
 
-    def semantic(self, claim: str, evidence: str) -> float:
+    def semantic(self, claim: str, evidence: str, question: str = "") -> float:
         if self._vectors is None:
             return 0.0
         sentences = sentence_texts(evidence) or [evidence]
         cosine = float(np.max(self._vectors.passages(sentences) @ self._vectors.query(claim)))
         mapped = (cosine - COSINE_LOW) / (COSINE_HIGH - COSINE_LOW)
-        if numbers_in(claim) - numbers_in(evidence):  # names differ across languages: numbers only
+        same_language = detect_language(claim) == detect_language(evidence)
+        if (misses_key_terms(claim, evidence, question) if same_language  # names differ across languages
+                else numbers_in(claim) - numbers_in(evidence)):
             mapped *= 0.5
         return float(min(1.0, max(0.0, mapped)))
 
-    def score(self, claim: str, evidence: str) -> float:
-        lexical = self.lexical(claim, evidence)
+    def score(self, claim: str, evidence: str, question: str = "") -> float:
+        lexical = self.lexical(claim, evidence, question)
         if lexical >= self.threshold or self.embedder is None:
             return lexical
-        return max(lexical, self.semantic(claim, evidence))
+        return max(lexical, self.semantic(claim, evidence, question))
 
 
 class _VectorCache:
@@ -144,7 +149,7 @@ class CrossEncoderScorer(SupportScorer):
         labels = {v.lower(): k for k, v in (getattr(self.model.config, "id2label", None) or {}).items()}
         self.entailment = labels.get("entailment")
 
-    def score(self, claim: str, evidence: str) -> float:
+    def score(self, claim: str, evidence: str, question: str = "") -> float:
         logits = np.asarray(self.model.predict([(evidence, claim)], apply_softmax=False))[0]
         if np.ndim(logits) == 0 or np.size(logits) == 1:
             return float(1 / (1 + np.exp(-float(np.ravel(logits)[0]))))
@@ -162,7 +167,7 @@ class LLMJudgeScorer(SupportScorer):
         self.llm = llm
         self.name = f"llm:{llm.name}"
 
-    def score(self, claim: str, evidence: str) -> float:
+    def score(self, claim: str, evidence: str, question: str = "") -> float:
         prompt = self.llm.format_chat([
             {"role": "system", "content": "Answer only 'yes' or 'no'."},
             {"role": "user", "content": f"Passage:\n{evidence}\n\nClaim: {claim}\n\n"

@@ -27,3 +27,17 @@ def test_ranges_and_repeats():
 def test_render_puts_citations_before_the_final_punctuation():
     parsed = parse_answer("Microsoft a investi 1 milliard [1]. Sans citation.", 1)
     assert render(parsed.sentences) == "Microsoft a investi 1 milliard [1]. Sans citation."
+
+
+def test_a_name_missing_from_the_passage_halves_support_unless_the_question_gave_it():
+    from rag.support import LexicalScorer
+
+    scorer = LexicalScorer()
+    claim = "Le fonds est géré par OpenAI Nonprofit avec SoftBank."
+    full = "Le fonds est géré par OpenAI Nonprofit avec SoftBank."
+    lacking = "Le fonds est géré par OpenAI Nonprofit avec un partenaire japonais."
+    assert scorer.score(claim, full) == 1.0
+    assert scorer.score(claim, lacking) <= 0.5 * scorer.score(claim.replace(" avec SoftBank", ""), lacking)
+    claim = "Le fonds est géré par OpenAI Nonprofit."
+    evidence = "Le fonds est géré par l'organisation OpenAI."
+    assert scorer.score(claim, evidence) < scorer.score(claim, evidence, question="Qui gère le fonds d'OpenAI Nonprofit ?")

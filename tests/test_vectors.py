@@ -33,6 +33,6 @@ def test_ivf_finds_what_exact_search_finds_and_survives_save_and_load(tmp_path):
     assert np.mean(recall) >= 0.95
 
 
-def test_ivf_scans_a_sixteenth_of_its_cells_but_at_least_32():
-    assert ivf_cells(100_000) == 1264 and ivf_probes(1264) == 79
+def test_ivf_scans_an_eighth_of_its_cells_but_at_least_32():
+    assert ivf_cells(100_000) == 632 and ivf_probes(632) == 79
     assert ivf_probes(ivf_cells(50_000)) == 55 and ivf_probes(100) == 32 and ivf_probes(10) == 10
