@@ -120,23 +120,23 @@ def citation_scores(result: Answer, judge: SupportScorer) -> CitationScores:
     evidence = {p.number: p.text for p in result.passages}
     for s in result.sentences:
         scores.sentences += 1
-        if any(judge.supports(s.text, t) for t in evidence.values()):
+        if any(judge.supports(s.text, t, result.question) for t in evidence.values()):
             scores.grounded_sentences += 1
         cited = s.cited
         if not cited:
             scores.uncited_sentences += 1
             continue
-        joint = judge.supports(s.text, " ".join(evidence[n] for n in cited))
+        joint = judge.supports(s.text, " ".join(evidence[n] for n in cited), result.question)
         scores.supported_sentences += joint
         for n in cited:
             scores.citations += 1
-            alone = judge.supports(s.text, evidence[n])
+            alone = judge.supports(s.text, evidence[n], result.question)
             if alone:
                 scores.good_citations += 1
             elif joint:
                 rest = [m for m in cited if m != n]
                 # needed: without it the others no longer support the sentence
-                if not rest or not judge.supports(s.text, " ".join(evidence[m] for m in rest)):
+                if not rest or not judge.supports(s.text, " ".join(evidence[m] for m in rest), result.question):
                     scores.good_citations += 1
     return scores
 
