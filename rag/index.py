@@ -192,7 +192,7 @@ class SentenceVectors:
 def embed_sentences(embedder: Embedder, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
     """Each text's sentence vectors; a sentence repeated across texts (chunk overlap) is embedded once."""
     per_text = [sentence_texts(t) for t in texts]
-    unique = list(dict.fromkeys(s for sentences in per_text for s in sentences))
+    unique = sorted(dict.fromkeys(s for sentences in per_text for s in sentences), key=len)
     vectors: dict[str, np.ndarray] = {}
     for b in range(0, len(unique), EMBED_BATCH):
         batch = unique[b:b + EMBED_BATCH]
@@ -309,7 +309,8 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
                                           old.added if old else now, [c.id for c in new])
         summary.removed = len(set(old_sources) - set(infos))
 
-        to_embed = [i for i, r in enumerate(rows) if r is None]
+        # batches of similar lengths waste less padding in batched encoders
+        to_embed = sorted((i for i, r in enumerate(rows) if r is None), key=lambda i: len(chunks[i].text))
         vectors = np.zeros((len(chunks), embedder.dim), np.float32)
         for i, r in enumerate(rows):
             if r is not None:
