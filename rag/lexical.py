@@ -43,6 +43,15 @@ def stop_words() -> frozenset[str]:
     return frozenset(STOPWORDS_FRENCH) | extra
 
 
+_QUESTION_FRAMING = ("combien quel quelle quels quelles lequel laquelle lesquels comment pourquoi où quand "
+                     "chez selon parmi how why where when much many whom whose")
+
+
+@lru_cache(maxsize=1)
+def _question_framing() -> frozenset[str]:
+    return frozenset(tokenize(_QUESTION_FRAMING))
+
+
 def fold(text: str) -> str:
     """Lower-case and drop accents (for comparisons that should not care about either)."""
     text = unicodedata.normalize("NFKD", text.lower())
@@ -81,9 +90,11 @@ class LexicalIndex:
         return math.log(1 + self.n_docs / max(self.df.get(term, 0), 1))
 
     def rare_terms(self, text: str, max_share: float = 0.2) -> list[str]:
-        """Stems of `text` found in at most `max_share` of the chunks (never-seen stems included)."""
+        """Stems of `text` found in at most `max_share` of the chunks (never-seen stems included),
+        leaving out the words that frame a question ("combien", "quel", "chez"…) but name no topic."""
         limit = max_share * max(self.n_docs, 1)
-        return [t for t in dict.fromkeys(tokenize(text)) if self.df.get(t, 0) <= limit]
+        framing = _question_framing()
+        return [t for t in dict.fromkeys(tokenize(text)) if self.df.get(t, 0) <= limit and t not in framing]
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk, or None when no query term is in the vocabulary."""

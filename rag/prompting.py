@@ -111,7 +111,7 @@ def select_passages(question: str, hits: list[Hit], budget_chars: int, window_ch
     the best-scoring windows until `budget_chars` is spent. A sentence scores its cosine to the
     question (from the index's precomputed `sentence_vectors(chunk row)`, when given with the
     question's vector) plus the IDF-weighted share of the question's terms it contains.
-    Instruction-like sentences are dropped."""
+    Instruction-like sentences are dropped. Passages are numbered from the least to the best match."""
     q_stems = list(dict.fromkeys(tokenize(question)))
     weights = {t: (idf(t) if idf else 1.0) for t in q_stems}
     total_weight = sum(weights.values()) or 1.0
@@ -149,19 +149,21 @@ def select_passages(question: str, hits: list[Hit], budget_chars: int, window_ch
             lo, hi = _grow(sentences, scores, seed, window_chars)
             windows.append((scores[seed], hit, sentences[lo][0], sentences[hi][1],
                             " ".join(t for _, _, t in sentences[lo:hi + 1])))
-    passages: list[Passage] = []
+    chosen: list[tuple[Hit, int, int, str]] = []
     used = 0
     for _, hit, start, end, text in sorted(windows, key=lambda w: (-w[0], w[1].rank)):
-        if any(p.source_id == hit.chunk.source_id and start < p.end and p.start < end for p in passages):
+        if any(h.chunk.source_id == hit.chunk.source_id and start < e and s < end for h, s, e, _ in chosen):
             continue  # overlaps a window already chosen (chunks overlap)
-        if passages and used + len(text) > budget_chars:
+        if chosen and used + len(text) > budget_chars:
             continue
-        if len(passages) >= MAX_PASSAGES:
+        if len(chosen) >= MAX_PASSAGES:
             break
         used += len(text)
-        passages.append(Passage(len(passages) + 1, hit.chunk.id, hit.chunk.source_id, hit.source.title,
-                                hit.source.path, start, end, text, hit.rank, hit.dense_score, hit.lexical_score))
-    return passages
+        chosen.append((hit, start, end, text))
+    # the best passage is numbered last, next to the question, where a small model reads most closely
+    return [Passage(n, hit.chunk.id, hit.chunk.source_id, hit.source.title, hit.source.path, start, end, text,
+                    hit.rank, hit.dense_score, hit.lexical_score)
+            for n, (hit, start, end, text) in enumerate(reversed(chosen), 1)]
 
 
 ANSWER_LANGUAGE = {"fr": "", "en": "\nAnswer in English."}

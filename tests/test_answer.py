@@ -29,14 +29,15 @@ def assistant_with(seeded_project, monkeypatch):
 
 def test_a_cited_supported_answer_is_kept_with_its_passages(assistant_with):
     a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
-    # the fake model always cites [1]; make sure passage 1 is the right one for this question
     result = a.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
     assert not result.abstained
-    assert "1 milliard" in result.passages[0].text
-    assert result.text == "Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."
-    assert result.sentences[0].supported and result.sentences[0].attributed == [1]
-    p = result.passages[0]
-    assert "1 milliard" in p.text and p.path.startswith("003_")
+    best = result.passages[-1]  # the best match is numbered last, next to the question
+    assert "1 milliard" in best.text and best.path.startswith("003_")
+    assert "1 milliard" not in result.passages[0].text
+    # the fake model cited [1]; the check moves the citation to the passage that supports the sentence
+    assert result.sentences[0].cited == [1]
+    assert result.sentences[0].supported and result.sentences[0].attributed == [best.number]
+    assert result.text == f"Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [{best.number}]."
     assert result.timings["total_ms"] > 0 and result.prompt_tokens > 0
 
 
