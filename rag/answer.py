@@ -155,8 +155,6 @@ class Assistant:
         timings = {"retrieval_ms": (t_retrieval - t0) * 1000}
         passages = select_passages(query, hits, g.context_chars, g.window_chars, index.lexical.idf,
                                    query_vector, index.sentence_vectors)
-        for hit in hits:
-            self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
         timings["passages_ms"] = (time.perf_counter() - t_retrieval) * 1000
 
         if not self._relevant(hits) or not passages:
@@ -165,6 +163,8 @@ class Assistant:
             yield result
             return
 
+        for hit in hits:  # the support check reuses the index's sentence vectors instead of embedding
+            self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
         t_prompt = time.perf_counter()
         prompt, passages, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language)
         timings["prompt_ms"] = (time.perf_counter() - t_prompt) * 1000

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.answer import Answer, Assistant, retrieval_query
+from rag.index import Index
 from rag.lexical import fold
 from rag.support import SupportScorer
 
@@ -167,7 +168,7 @@ class QuestionResult:
     sentences: list[dict]
 
 
-def _evidence_spans(q: GoldQuestion, index) -> list[tuple[str, int, int]]:
+def _evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]:
     """(source id, start, end) of every place the gold evidence is found in the index's sources."""
     by_path = {s.path: s.id for s in index.sources.values()}
     spans = []

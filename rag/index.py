@@ -277,9 +277,10 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
         sources, summary.skipped = load_sources(sources_dir, max_source_bytes)
         previous = None
         if not rebuild and current_build(index_dir) is not None:
-            if _format_version(index_dir) < FORMAT_VERSION:
+            old_format = _format_version(index_dir)
+            if old_format < FORMAT_VERSION:
                 logger.warning("the index was built by an older version (format %s): rebuilding it from scratch",
-                               _format_version(index_dir))
+                               old_format)
             else:
                 previous = Index.load(index_dir, embedder.id, chunk_settings)
         old_sources = previous.sources if previous else {}

@@ -107,8 +107,9 @@ def is_instruction(sentence: str) -> bool:
 def select_passages(question: str, hits: list[Hit], budget_chars: int, window_chars: int = 320,
                     idf: Callable[[str], float] | None = None, query_vector: np.ndarray | None = None,
                     sentence_vectors: Callable[[int], np.ndarray] | None = None) -> list[Passage]:
-    """Cut, from each retrieved chunk, the sentence window that best matches the question, then keep
-    the best-scoring windows until `budget_chars` is spent. A sentence scores its cosine to the
+    """Cut, from each retrieved chunk, the sentence windows around its `SEEDS_PER_CHUNK` best-matching
+    sentences, then keep the best-scoring non-overlapping windows until `budget_chars` or
+    `MAX_PASSAGES` is reached. A sentence scores its cosine to the
     question (from the index's precomputed `sentence_vectors(chunk row)`, when given with the
     question's vector) plus the IDF-weighted share of the question's terms it contains.
     Instruction-like sentences are dropped. Passages are numbered from the least to the best match."""
@@ -143,8 +144,8 @@ def select_passages(question: str, hits: list[Hit], budget_chars: int, window_ch
             stems = set(tokenize(text))
             coverage = sum(w for t, w in weights.items() if t in stems) / total_weight
             scores.append(cosine + LEXICAL_WEIGHT * coverage)
-        # every sentence seeds a window: a chunk whose best window is already taken (chunks
-        # overlap) or too long can still offer its second-best fact
+        # several seeds per chunk: a chunk whose best window is already taken (chunks overlap) or
+        # too long for the budget can still offer its next-best fact
         for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:SEEDS_PER_CHUNK]:
             lo, hi = _grow(sentences, scores, seed, window_chars)
             windows.append((scores[seed], hit, sentences[lo][0], sentences[hi][1],

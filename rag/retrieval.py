@@ -28,7 +28,7 @@ class Hit:
     source: SourceInfo
     dense_score: float | None  # cosine similarity, when the chunk was among the dense candidates
     lexical_score: float | None  # BM25 score, when among the lexical candidates
-    row: int = -1  # the chunk's row in the index
+    row: int  # the chunk's row in the index
 
 
 class Retriever:

@@ -1,9 +1,9 @@
 """How well a passage supports a claim: pluggable scorers returning 0..1.
 
 - `lexical` (default, deterministic): share of the claim's content stems found in the evidence,
-  halved when a number or a name (a capitalised word after the first) of the claim is missing from it; with an embedder, the best cosine between
-  the claim and an evidence sentence is mapped onto 0..1 (halved in the same way, numbers only across
-  languages) and the larger of the two is kept (this
+  halved when a number or a name (a capitalised word after the first) of the claim is missing from it;
+  with an embedder, the best cosine between the claim and an evidence sentence is mapped onto 0..1
+  (halved in the same way, numbers only across languages) and the larger of the two is kept (this
   lets an English sentence be checked against French evidence).
 - `cross-encoder:<path>`: a sentence-transformers CrossEncoder (NLI or relevance) from a local path.
 - `llm`: the answering GGUF asked a yes/no question (slow).
