@@ -42,7 +42,8 @@ VARIANTS = {
 }
 
 
-def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k: int) -> tuple[float, float]:
+def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k: int,
+                    **levers) -> tuple[float, float]:
     """Share of questions with their evidence in the passages, and mean passage characters."""
     found, chars, history, answered = 0, 0, {}, 0
     for q in questions:
@@ -55,7 +56,7 @@ def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k
         vector = retriever.embedder.embed_query(query)
         hits = retriever.search(query, k=k, query_vector=vector)
         passages = prompting.select_passages(query, hits, budget, window, retriever.index.lexical.idf, vector,
-                                             retriever.index.sentence_vectors)
+                                             retriever.index.sentence_vectors, **levers)
         found += any(_holds(p.source_id, p.start, p.end, spans) for p in passages)
         chars += sum(len(p.text) for p in passages)
         history[q.id] = (q.question, q.quote)
@@ -66,14 +67,10 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
     g = settings.generation
     rows = []
     for label, v in VARIANTS.items():
-        weight, single = prompting.LEXICAL_WEIGHT, prompting.SEEDS_PER_CHUNK
-        prompting.LEXICAL_WEIGHT = v.get("weight", weight)
-        prompting.SEEDS_PER_CHUNK = 1 if v.get("single") else single
-        try:
-            recall, chars = evidence_recall(retriever, questions, v.get("budget", g.context_chars),
-                                            v.get("window", g.window_chars), settings.retrieval.k)
-        finally:
-            prompting.LEXICAL_WEIGHT, prompting.SEEDS_PER_CHUNK = weight, single
+        levers = {"lexical_weight": v.get("weight", prompting.LEXICAL_WEIGHT),
+                  "seeds_per_chunk": 1 if v.get("single") else prompting.SEEDS_PER_CHUNK}
+        recall, chars = evidence_recall(retriever, questions, v.get("budget", g.context_chars),
+                                        v.get("window", g.window_chars), settings.retrieval.k, **levers)
         rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars})
         print(table([rows[-1]]), flush=True)
     return rows

@@ -216,7 +216,8 @@ class Assistant:
         threshold = self.scorer.threshold
         for s in parsed.sentences:
             scores = {n: self.scorer.score(s.text, t, question) for n, t in evidence.items()}
-            best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])  # ties: the better match (numbered later)
+            # on a tie, the better match: passages are numbered from the least to the best
+            best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])
             if s.cited:
                 s.support = self.scorer.score(s.text, " ".join(evidence[n] for n in s.cited), question) \
                     if len(s.cited) > 1 else scores[s.cited[0]]

@@ -106,8 +106,9 @@ def is_instruction(sentence: str) -> bool:
 
 def select_passages(question: str, hits: list[Hit], budget_chars: int, window_chars: int = 320,
                     idf: Callable[[str], float] | None = None, query_vector: np.ndarray | None = None,
-                    sentence_vectors: Callable[[int], np.ndarray] | None = None) -> list[Passage]:
-    """Cut, from each retrieved chunk, the sentence windows around its `SEEDS_PER_CHUNK` best-matching
+                    sentence_vectors: Callable[[int], np.ndarray] | None = None,
+                    lexical_weight: float = LEXICAL_WEIGHT, seeds_per_chunk: int = SEEDS_PER_CHUNK) -> list[Passage]:
+    """Cut, from each retrieved chunk, the sentence windows around its `seeds_per_chunk` best-matching
     sentences, then keep the best-scoring non-overlapping windows until `budget_chars` or
     `MAX_PASSAGES` is reached. A sentence scores its cosine to the
     question (from the index's precomputed `sentence_vectors(chunk row)`, when given with the
@@ -143,10 +144,10 @@ def select_passages(question: str, hits: list[Hit], budget_chars: int, window_ch
         for (_, _, text), cosine in zip(sentences, dense):
             stems = set(tokenize(text))
             coverage = sum(w for t, w in weights.items() if t in stems) / total_weight
-            scores.append(cosine + LEXICAL_WEIGHT * coverage)
+            scores.append(cosine + lexical_weight * coverage)
         # several seeds per chunk: a chunk whose best window is already taken (chunks overlap) or
         # too long for the budget can still offer its next-best fact
-        for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:SEEDS_PER_CHUNK]:
+        for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:seeds_per_chunk]:
             lo, hi = _grow(sentences, scores, seed, window_chars)
             windows.append((scores[seed], hit, sentences[lo][0], sentences[hi][1],
                             " ".join(t for _, _, t in sentences[lo:hi + 1])))
