@@ -30,7 +30,7 @@ def test_first_build_indexes_every_source_with_spans_into_the_source_text(seeded
     assert index.count() == summary.chunks_total == summary.chunks_embedded
     chunk_texts = [c.text for c in index.chunks]
     sentences = list(dict.fromkeys(s for t in chunk_texts for s in sentence_texts(t)))
-    # each chunk once, then each distinct sentence once (overlapping chunks share sentences)
+    # each chunk once and each distinct sentence once (overlapping chunks share sentences)
     assert sorted(embedder.embedded) == sorted(chunk_texts + sentences)
     for row, chunk in enumerate(index.chunks):
         assert index.source_text(chunk.source_id)[chunk.start:chunk.end] == chunk.text
