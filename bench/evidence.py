@@ -56,7 +56,8 @@ def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k
         vector = retriever.embedder.embed_query(query)
         hits = retriever.search(query, k=k, query_vector=vector)
         passages = prompting.select_passages(query, hits, budget, window, retriever.index.lexical.idf, vector,
-                                             retriever.index.sentence_vectors, **levers)
+                                             retriever.index.sentence_vectors, source_text=retriever.index.source_text,
+                                             **levers)
         found += any(_holds(p.source_id, p.start, p.end, spans) for p in passages)
         chars += sum(len(p.text) for p in passages)
         history[q.id] = (q.question, q.quote)

@@ -154,7 +154,7 @@ class Assistant:
         t_retrieval = time.perf_counter()
         timings = {"retrieval_ms": (t_retrieval - t0) * 1000}
         passages = select_passages(query, hits, g.context_chars, g.window_chars, index.lexical.idf,
-                                   query_vector, index.sentence_vectors)
+                                   query_vector, index.sentence_vectors, source_text=index.source_text)
         timings["passages_ms"] = (time.perf_counter() - t_retrieval) * 1000
 
         if not self._relevant(hits) or not passages:

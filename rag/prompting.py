@@ -81,6 +81,26 @@ def _grow(sentences: list[tuple[int, int, str]], scores: list[float], seed: int,
         _, lo, hi = max(grown)
 
 
+def _next_sentence(source_text: Callable[[str], str] | None, hit: Hit, end: int) -> tuple[int, int, str] | None:
+    """The sentence that follows character `end` of the hit's source, when the source text is at hand."""
+    if source_text is None:
+        return None
+    following = source_text(hit.chunk.source_id)[end:end + 1000]
+    spans = split_sentences(following)
+    if not spans or is_instruction(text := following[spans[0].start:spans[0].end]):
+        return None
+    return end + spans[0].start, end + spans[0].end, text
+
+
+def _complete(window: list[tuple[int, int, str]], seed: tuple[int, int, str],
+              following: tuple[int, int, str] | None, window_chars: int) -> list[tuple[int, int, str]]:
+    """A window ending with a colon announces what follows (a list, a quote): add the next
+    sentence when it fits in `window_chars`, or in any case when the announcing sentence is the seed."""
+    if following is not None and (window[-1] is seed or following[1] - window[0][0] <= window_chars):
+        return [*window, following]
+    return window
+
+
 class PromptTooLong(ValueError):
     """The question (with the conversation) leaves no room for evidence and an answer."""
 
@@ -107,13 +127,16 @@ def is_instruction(sentence: str) -> bool:
 def select_passages(question: str, hits: list[Hit], budget_chars: int, window_chars: int = 320,
                     idf: Callable[[str], float] | None = None, query_vector: np.ndarray | None = None,
                     sentence_vectors: Callable[[int], np.ndarray] | None = None,
-                    lexical_weight: float = LEXICAL_WEIGHT, seeds_per_chunk: int = SEEDS_PER_CHUNK) -> list[Passage]:
+                    lexical_weight: float = LEXICAL_WEIGHT, seeds_per_chunk: int = SEEDS_PER_CHUNK,
+                    source_text: Callable[[str], str] | None = None) -> list[Passage]:
     """Cut, from each retrieved chunk, the sentence windows around its `seeds_per_chunk` best-matching
     sentences, then keep the best-scoring non-overlapping windows until `budget_chars` or
     `MAX_PASSAGES` is reached. A sentence scores its cosine to the
     question (from the index's precomputed `sentence_vectors(chunk row)`, when given with the
     question's vector) plus the IDF-weighted share of the question's terms it contains.
-    Instruction-like sentences are dropped. Passages are numbered from the least to the best match."""
+    A window ending with a colon takes the sentence that follows (from `source_text(source id)`
+    when it lies past the chunk). Instruction-like sentences are dropped. Passages are numbered
+    from the least to the best match."""
     q_stems = list(dict.fromkeys(tokenize(question)))
     weights = {t: (idf(t) if idf else 1.0) for t in q_stems}
     total_weight = sum(weights.values()) or 1.0
@@ -149,8 +172,14 @@ def select_passages(question: str, hits: list[Hit], budget_chars: int, window_ch
         # too long for the budget can still offer its next-best fact
         for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:seeds_per_chunk]:
             lo, hi = _grow(sentences, scores, seed, window_chars)
-            windows.append((scores[seed], hit, sentences[lo][0], sentences[hi][1],
-                            " ".join(t for _, _, t in sentences[lo:hi + 1])))
+            window = sentences[lo:hi + 1]
+            variants = [window]
+            if window[-1][2].rstrip().endswith(":"):
+                # the completed window first; the window as grown if the completed one is over budget
+                variants.insert(0, _complete(window, sentences[seed], sentences[hi + 1] if hi + 1 < len(sentences)
+                                             else _next_sentence(source_text, hit, window[-1][1]), window_chars))
+            for w in variants:
+                windows.append((scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w)))
     chosen: list[tuple[Hit, int, int, str]] = []
     used = 0
     for _, hit, start, end, text in sorted(windows, key=lambda w: (-w[0], w[1].rank)):

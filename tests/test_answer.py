@@ -131,3 +131,27 @@ def test_instruction_like_sentences_never_reach_the_prompt(assistant_with, seede
     a.answer("Qu'est-ce que Stargate ?")
     assert "Stargate coûte cher" in a.llm.prompts[-1] or "Stargate est un projet" in a.llm.prompts[-1]
     assert "PWNED" not in a.llm.prompts[-1]
+
+
+@pytest.mark.parametrize("filler", [0, 10])
+def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, seeded_project, filler):
+    """The list after "trois domaines :" stays with it, within the chunk or past its end."""
+    for f in seeded_project.sources_path.iterdir():
+        f.unlink()
+    lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
+    (seeded_project.sources_path / "fonds.txt").write_text(
+        lead + "Le fonds Zeta soutient des associations dans trois domaines clés :\n"
+        "- Littératie numérique pour les écoles.\n- Santé rurale.\nLa suite parle de météo.", "utf-8")
+    build_index(seeded_project.sources_path, seeded_project.index_path, FakeEmbedder(), seeded_project.chunk)
+    a = assistant_with()
+    question = "Dans quels trois domaines le fonds Zeta soutient-il des associations ?"
+    hits = a.retriever.search(question, k=3)
+    if filler:  # only the chunk that ends on the colon: the list must come from the source text
+        hits = [h for h in hits if h.chunk.text.rstrip().endswith(":")]
+        assert hits
+    index = a.retriever.index
+    passages = select_passages(question, hits, 900, 80, index.lexical.idf, source_text=index.source_text)
+    announcing = [p for p in passages if "trois domaines clés :" in p.text]
+    assert announcing and "Littératie numérique" in announcing[0].text
+    span = index.source_text(announcing[0].source_id)[announcing[0].start:announcing[0].end]
+    assert " ".join(span.split()) == announcing[0].text
