@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.chunking import sentence_texts
@@ -67,6 +67,12 @@ class Answer:
         for passage in data["passages"]:
             passage["file"] = passage.pop("path")
         return data
+
+
+UNSUPPORTED = "no sentence of the answer is supported by the passages"
+UNRESPONSIVE = "the answer does not address the question"
+# Abstentions decided by the check (not by the model) get a second attempt on the best passage alone.
+RETRY_REASONS = (UNSUPPORTED, UNRESPONSIVE)
 
 
 class QuestionError(ValueError):
@@ -185,11 +191,33 @@ class Assistant:
         t_check = time.perf_counter()
         result = self.check(question, language, raw, passages)
         timings["check_ms"] = (time.perf_counter() - t_check) * 1000
+        completion_tokens = stats.completion_tokens
+        if result.reason in RETRY_REASONS and len(passages) > 1:
+            t_retry = time.perf_counter()
+            retried, retry_tokens = self._retry_on_best(question, language, passages, history, temperature)
+            timings["retry_ms"] = (time.perf_counter() - t_retry) * 1000
+            completion_tokens += retry_tokens
+            if not retried.abstained:
+                result = retried
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         result.prompt_tokens, result.cached_tokens = n_prompt, stats.cached_tokens
-        result.completion_tokens = stats.completion_tokens
+        result.completion_tokens = completion_tokens
         result.timings = timings
         yield result
+
+    def _retry_on_best(self, question: str, language: str, passages: list[Passage], history: History,
+                       temperature: float | None) -> tuple[Answer, int]:
+        """Ask again with the best-matching passage alone (numbered last, renumbered 1): a small model
+        that mixed passages up often reads one correctly. The second answer is checked the same way."""
+        g = self.settings.generation
+        best = [replace(passages[-1], number=1)]
+        prompt, best, _ = fit_prompt(self.llm, question, best, history, g.max_tokens, language)
+        stats = GenerationStats()
+        with self._lock:
+            raw = "".join(self.llm.stream(prompt, g.max_tokens, g.temperature if temperature is None else temperature,
+                                          stats)).strip()
+        logger.info("retried with the best passage alone: %r", raw[:120])
+        return self.check(question, language, raw, best), stats.completion_tokens
 
     def _relevant(self, hits) -> bool:
         if not hits:
@@ -230,10 +258,10 @@ class Assistant:
                     s.attributed, s.auto_attributed = [best_n], True
             s.supported = s.support >= threshold
         if not any(s.supported for s in parsed.sentences):
-            return self._abstain(question, language, passages, "no sentence of the answer is supported by the passages",
+            return self._abstain(question, language, passages, UNSUPPORTED,
                                  raw, parsed.sentences, parsed.invalid_citations)
         if not self._responsive(question, parsed.sentences, passages):
-            return self._abstain(question, language, passages, "the answer does not address the question",
+            return self._abstain(question, language, passages, UNRESPONSIVE,
                                  raw, parsed.sentences, parsed.invalid_citations)
         return Answer(question, render(parsed.sentences), language, False, parsed.sentences, passages, raw_text=raw,
                       invalid_citations=parsed.invalid_citations,

@@ -89,13 +89,13 @@ def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passa
         console.print(f"   {c.text}\n", highlight=False, markup=False)
 
 
-def _print_answer(result, streamed: bool) -> None:
+def _print_answer(result, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), its sources and one line of timings."""
     from rich.markup import escape
 
     if result.abstained or not streamed:
         console.print(f"\n[bold]{escape(result.text)}[/]" if streamed else escape(result.text), highlight=False)
-    elif result.text != " ".join(result.raw_text.split()):
+    elif result.text != " ".join(streamed.split()):
         console.print(f"\n[dim]checked:[/] {escape(result.text)}", highlight=False)
     for s in result.sentences:
         if not s.supported and not result.abstained:
@@ -145,13 +145,15 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
                 break
         try:
             result = None
+            streamed = ""
             for item in assistant.stream_answer(question, history):
                 if isinstance(item, Answer):
                     result = item
                 else:
+                    streamed += item
                     console.out(item, end="", highlight=False)
             assert result is not None
-            _print_answer(result, streamed=bool(result.raw_text))
+            _print_answer(result, streamed)
             history.append((question, result.text))
         except (QuestionError, PromptTooLong) as exc:
             if not interactive:

@@ -74,6 +74,30 @@ def test_an_answer_with_no_supported_sentence_becomes_the_abstention(assistant_w
     assert result.passages, "the closest passages are still shown"
 
 
+def test_an_answer_failing_the_check_is_asked_again_on_the_best_passage_alone(assistant_with):
+    question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
+    first = assistant_with("Microsoft a injecté 7 milliards de roubles dans Tesla [1].",
+                           "Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
+    result = first.answer(question)
+    assert len(first.llm.prompts) == 2
+    passages_given = first.llm.prompts[1].split("Passages :")[-1]
+    assert "[1] " in passages_given and "[2] " not in passages_given
+    assert not result.abstained and [p.number for p in result.passages] == [1]
+    assert "1 milliard" in result.passages[0].text and result.sentences[0].supported
+    assert result.text.endswith("[1].") and "retry_ms" in result.timings
+
+    # a second failure keeps the abstention, with all the closest passages
+    again = assistant_with("Microsoft a injecté 7 milliards de roubles dans Tesla [1].",
+                           "Tesla fabrique des voitures [1].").answer(question)
+    assert again.abstained and len(again.passages) > 1
+
+
+def test_the_model_saying_it_does_not_know_is_not_asked_again(assistant_with):
+    a = assistant_with("Je ne sais pas d'après les sources.", "Microsoft a injecté 1 milliard [1].")
+    assert a.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?").abstained
+    assert len(a.llm.prompts) == 1
+
+
 def test_the_model_saying_it_does_not_know_is_an_abstention(assistant_with):
     result = assistant_with("Je ne sais pas d'après les sources.").answer("Quel est le salaire de Sam Altman ?")
     assert result.abstained and result.reason.startswith("the model")
