@@ -22,7 +22,7 @@ from rag.citations import CITATION, Sentence, parse_answer, render
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.language import ABSTAIN, detect_language, is_abstention
-from rag.lexical import tokenize
+from rag.lexical import question_terms, tokenize
 from rag.llm import LLM, GenerationStats
 from rag.prompting import SYSTEM_PROMPT, Passage, fit_prompt, select_passages
 from rag.retrieval import Retriever
@@ -56,7 +56,7 @@ class Answer:
     cached_tokens: int = 0
     completion_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds
-    reason: str = ""  # why it abstained
+    reason: str = ""  # why it abstained, or why a kept answer was asked again
 
     def to_dict(self) -> dict:
         """Plain data for JSON APIs. A passage's source file is under "file" (web clients such as
@@ -73,6 +73,10 @@ UNSUPPORTED = "no sentence of the answer is supported by the passages"
 UNRESPONSIVE = "the answer does not address the question"
 # Abstentions decided by the check (not by the model) get a second attempt on the best passage alone.
 RETRY_REASONS = (UNSUPPORTED, UNRESPONSIVE)
+# Not a reason to abstain, but to ask again: the answer stands if the second attempt fails.
+MIXED = "the answer takes words of the question from a passage it does not cite"
+# One repeated question word is often just the model restating the question; two are a borrowed fact.
+MIN_BORROWED_TERMS = 2
 
 
 class QuestionError(ValueError):
@@ -192,12 +196,12 @@ class Assistant:
         result = self.check(question, language, raw, passages)
         timings["check_ms"] = (time.perf_counter() - t_check) * 1000
         completion_tokens = stats.completion_tokens
-        if result.reason in RETRY_REASONS and len(passages) > 1:
+        if (result.reason in RETRY_REASONS or result.reason == MIXED) and len(passages) > 1:
             t_retry = time.perf_counter()
             retried, retry_tokens = self._retry_on_best(question, language, passages, history, temperature)
             timings["retry_ms"] = (time.perf_counter() - t_retry) * 1000
             completion_tokens += retry_tokens
-            if not retried.abstained:
+            if not retried.abstained and retried.reason != MIXED:
                 result = retried
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         result.prompt_tokens, result.cached_tokens = n_prompt, stats.cached_tokens
@@ -265,7 +269,8 @@ class Assistant:
                                  raw, parsed.sentences, parsed.invalid_citations)
         return Answer(question, render(parsed.sentences), language, False, parsed.sentences, passages, raw_text=raw,
                       invalid_citations=parsed.invalid_citations,
-                      unsupported=sum(not s.supported for s in parsed.sentences))
+                      unsupported=sum(not s.supported for s in parsed.sentences),
+                      reason=MIXED if _mixes_passages(question, parsed.sentences, passages) else "")
 
     def _responsive(self, question: str, sentences: list[Sentence], passages: list[Passage]) -> bool:
         """Does the evidence the answer rests on, read in the chunk it was cut from, contain one of the
@@ -278,6 +283,23 @@ class Assistant:
         used = {n for s in sentences if s.supported for n in s.attributed}
         context = " ".join(index.chunk(p.chunk_id).text for p in passages if p.number in used)
         return bool(set(rare) & set(tokenize(context)))
+
+
+def _mixes_passages(question: str, sentences: list[Sentence], passages: list[Passage]) -> bool:
+    """Does a supported sentence repeat words of the question that the passage it rests on lacks but
+    another passage holds? A small model that does so has usually put one passage's fact into another's
+    words ("Copilot … accessible aux entreprises" when only the Azure passage speaks of companies)."""
+    asked = set(question_terms(question))
+    stems = {p.number: set(tokenize(p.text)) for p in passages}
+    for s in sentences:
+        if not s.supported or not s.attributed:
+            continue
+        own = set().union(*(stems.get(n, set()) for n in s.attributed))
+        elsewhere = set().union(*(v for n, v in stems.items() if n not in s.attributed))
+        borrowed = [t for t in asked & set(tokenize(s.text)) if t not in own and t in elsewhere]
+        if len(borrowed) >= MIN_BORROWED_TERMS:
+            return True
+    return False
 
 
 _default: Assistant | None = None

@@ -52,6 +52,12 @@ def _question_framing() -> frozenset[str]:
     return frozenset(tokenize(_QUESTION_FRAMING))
 
 
+def question_terms(question: str) -> list[str]:
+    """Stems of the question's content words, without those that only frame a question ("combien", "quel"…)."""
+    framing = _question_framing()
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in framing]
+
+
 def fold(text: str) -> str:
     """Lower-case and drop accents (for comparisons that should not care about either)."""
     text = unicodedata.normalize("NFKD", text.lower())
@@ -93,8 +99,7 @@ class LexicalIndex:
         """Stems of `text` found in at most `max_share` of the chunks (never-seen stems included),
         leaving out the words that frame a question ("combien", "quel", "chez"…) but name no topic."""
         limit = max_share * max(self.n_docs, 1)
-        framing = _question_framing()
-        return [t for t in dict.fromkeys(tokenize(text)) if self.df.get(t, 0) <= limit and t not in framing]
+        return [t for t in question_terms(text) if self.df.get(t, 0) <= limit]
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk, or None when no query term is in the vocabulary."""

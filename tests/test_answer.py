@@ -1,11 +1,12 @@
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
-from rag.answer import Assistant, QuestionError
+from rag.answer import Assistant, QuestionError, _mixes_passages
+from rag.citations import Sentence
 from rag.config import ChunkSettings
 from rag.index import build_index
 from rag.language import ABSTAIN, detect_language
-from rag.prompting import PromptTooLong, fit_prompt, select_passages
+from rag.prompting import Passage, PromptTooLong, fit_prompt, select_passages
 from rag.retrieval import Retriever
 from rag.support import LexicalScorer
 
@@ -179,3 +180,45 @@ def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, s
     assert announcing and "Littératie numérique" in announcing[0].text
     span = index.source_text(announcing[0].source_id)[announcing[0].start:announcing[0].end]
     assert " ".join(span.split()) == announcing[0].text
+
+
+def _passage(n: int, text: str) -> Passage:
+    return Passage(n, f"c{n}", "s", "t", "a.txt", 0, len(text), text, n, None, None)
+
+
+def test_an_answer_borrowing_the_questions_words_from_another_passage_mixes_passages():
+    question = "Quel service Microsoft a-t-il utilisé pour rendre les modèles accessibles aux entreprises ?"
+    passages = [_passage(1, "Microsoft utilise les modèles pour alimenter Copilot, son assistant intégré à ses produits."),
+                _passage(2, "Microsoft, via l'Azure OpenAI Service, rend ces modèles accessibles aux entreprises tierces.")]
+
+    def sentence(text: str, n: int) -> Sentence:
+        return Sentence(text, [n], supported=True, attributed=[n])
+
+    mixed = sentence("Microsoft a utilisé Copilot pour rendre les modèles accessibles aux entreprises", 1)
+    assert _mixes_passages(question, [mixed], passages)
+    # the same words, resting on the passage that holds them
+    assert not _mixes_passages(question, [sentence("Microsoft rend les modèles accessibles aux entreprises "
+                                                   "via l'Azure OpenAI Service", 2)], passages)
+    # one repeated question word is the model restating the question, not a borrowed fact
+    assert not _mixes_passages(question, [sentence("Microsoft a utilisé Copilot pour les entreprises", 1)], passages)
+    # unsupported sentences are judged elsewhere
+    mixed.supported = False
+    assert not _mixes_passages(question, [mixed], passages)
+
+
+def test_a_mixed_answer_is_asked_again_and_kept_when_the_second_attempt_fails(assistant_with):
+    question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
+    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].", "Je ne sais pas.")
+    a.check = _always_mixed(a.check)
+    result = a.answer(question)
+    assert len(a.llm.prompts) == 2 and "retry_ms" in result.timings
+    assert not result.abstained and "1 milliard" in result.text and len(result.passages) > 1
+
+
+def _always_mixed(check):
+    def wrapped(*args):
+        result = check(*args)
+        if not result.abstained:
+            result.reason = answer_module.MIXED
+        return result
+    return wrapped
