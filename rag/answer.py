@@ -74,7 +74,7 @@ UNRESPONSIVE = "the answer does not address the question"
 # Abstentions decided by the check (not by the model) get a second attempt on the best passage alone.
 RETRY_REASONS = (UNSUPPORTED, UNRESPONSIVE)
 # Not a reason to abstain, but to ask again: the answer stands if the second attempt fails.
-MIXED = "the answer takes words of the question from a passage it does not cite"
+MIXED = "the answer mixes passages up: it cites one and takes its words or its fact from another"
 # One repeated question word is often just the model restating the question; two are a borrowed fact.
 MIN_BORROWED_TERMS = 2
 
@@ -287,8 +287,9 @@ class Assistant:
 
 def _mixes_passages(question: str, sentences: list[Sentence], passages: list[Passage]) -> bool:
     """Does a supported sentence repeat words of the question that the passage it rests on lacks but
-    another passage holds? A small model that does so has usually put one passage's fact into another's
-    words ("Copilot … accessible aux entreprises" when only the Azure passage speaks of companies)."""
+    another passage holds, or cite the best passage (numbered last) for what the check found in another?
+    A small model that does so has usually put one passage's fact into another's words ("Copilot …
+    accessible aux entreprises" when only the Azure passage speaks of companies)."""
     asked = set(question_terms(question))
     stems = {p.number: set(tokenize(p.text)) for p in passages}
     for s in sentences:
@@ -299,6 +300,9 @@ def _mixes_passages(question: str, sentences: list[Sentence], passages: list[Pas
         borrowed = [t for t in asked & set(tokenize(s.text)) if t not in own and t in elsewhere]
         if len(borrowed) >= MIN_BORROWED_TERMS:
             return True
+        best = len(passages)
+        if best in s.cited and best not in s.attributed:
+            return True  # it points at the best passage but says what another one says
     return False
 
 

@@ -204,6 +204,10 @@ def test_an_answer_borrowing_the_questions_words_from_another_passage_mixes_pass
     # unsupported sentences are judged elsewhere
     mixed.supported = False
     assert not _mixes_passages(question, [mixed], passages)
+    # citing the best passage (numbered last) for what the check finds in another one
+    moved = Sentence("Copilot est un assistant intégré", [2], supported=True, attributed=[1])
+    assert _mixes_passages("Qu'est-ce que Copilot ?", [moved], passages)
+    assert not _mixes_passages("Qu'est-ce que Copilot ?", [sentence("Copilot est un assistant intégré", 1)], passages)
 
 
 def test_a_mixed_answer_is_asked_again_and_kept_when_the_second_attempt_fails(assistant_with):
