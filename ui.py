@@ -1,6 +1,7 @@
 """The chat in a web page: `python ui.py [--host 127.0.0.1] [--port 7860] [--auth user:password]`.
 
 Only widgets and their wiring live here; answering, sources and rendering come from the `rag` package.
+Every handler turns a `RagError` (something the user can fix) into a ⚠ message in the page.
 """
 
 from __future__ import annotations
@@ -14,91 +15,97 @@ from pathlib import Path
 import gradio as gr
 
 from rag import load_settings
-from rag.answer import Answer, QuestionError
-from rag.html import CSS, JS, answer_html, cards_html
-from rag.index import IndexProblem
+from rag.errors import IndexDamaged, RagError
+from rag.html import CSS, JS, EMPTY_EVIDENCE, add_report_markdown, answer_html, build_markdown, cards_html
 from rag.library import Workspace
-from rag.models import ModelError, local_models
-from rag.prompting import PromptTooLong
+from rag.models import local_models
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
-EMPTY_EVIDENCE = "<p><i>Les sources des réponses s'afficheront ici.</i></p>"
 
 
 def _progress_callback(progress: gr.Progress):
     return lambda done, total, what: progress((done, max(total, 1)), desc=what)
 
 
+def _warning(exc: Exception) -> str:
+    return f"⚠ {escape(str(exc))}"
+
+
 def build_app(workspace: Workspace) -> gr.Blocks:
     settings = workspace.settings
 
     def sources_view():
-        rows = [[r.title, r.path, r.chunks, r.added] for r in workspace.sources()]
-        return rows, gr.update(choices=[r[1] for r in rows], value=None)
-
-    def summary_text(summary, problems=()):
-        lines = [f"**Index à jour** : {escape(summary.line())}"] if summary else []
-        lines += [f"- ⚠ {escape(s.path)} : {escape(s.reason)}" for s in (summary.skipped if summary else [])]
-        lines += [f"- ⚠ {escape(p)}" for p in problems]
-        return "\n".join(lines)
+        rows = [[r.title, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks, r.added]
+                for r in workspace.sources()]
+        return rows, gr.update(choices=[r.path for r in workspace.sources()], value=None)
 
     def start(progress=gr.Progress()):
         note = ""
-        if not workspace.has_index():
-            summary = workspace.build(progress=_progress_callback(progress))
-            note = summary_text(summary)
-        return (note, *sources_view(), gr.update(interactive=True), gr.update(interactive=True))
+        try:
+            problem = workspace.index_problem() if workspace.has_index() else None
+            if not workspace.has_index() or isinstance(problem, IndexDamaged):
+                summary = workspace.build(progress=_progress_callback(progress))
+                note = build_markdown(summary)
+            rows, choices = sources_view()
+        except RagError as exc:
+            return (_warning(exc), [], gr.update(choices=[]), gr.update(interactive=True), gr.update(interactive=True))
+        return (note, rows, choices, gr.update(interactive=True), gr.update(interactive=True))
 
     def respond(question, chat, conversation, evidence, k, model, temperature):
-        question = (question or "").strip()
-        if not question:
+        if not (question or "").strip():
             yield "", chat, conversation, evidence
             return
-        chat = [*chat, {"role": "user", "content": escape(question)}, {"role": "assistant", "content": "…"}]
+        chat = [*chat, {"role": "user", "content": escape(question.strip())}, {"role": "assistant", "content": "…"}]
         yield "", chat, conversation, evidence
         try:
             assistant = workspace.assistant(model)
-            streamed = ""
-            result = None
-            for item in assistant.stream_answer(question, conversation, k=int(k), temperature=float(temperature)):
-                if isinstance(item, Answer):
-                    result = item
-                else:
-                    streamed += item
-                    chat[-1] = {"role": "assistant", "content": escape(streamed)}
-                    yield "", chat, conversation, evidence
-        except (QuestionError, PromptTooLong, ModelError, IndexProblem) as exc:
-            chat[-1] = {"role": "assistant", "content": f"⚠ {escape(str(exc))}"}
+            response = assistant.stream_answer(question, conversation, k=int(k), temperature=float(temperature))
+            for _ in response:
+                chat[-1] = {"role": "assistant", "content": escape(response.streamed)}
+                yield "", chat, conversation, evidence
+            result = response.answer
+        except RagError as exc:
+            chat[-1] = {"role": "assistant", "content": _warning(exc)}
             yield "", chat, conversation, evidence
             return
         turn = len(conversation) + 1
         chat[-1] = {"role": "assistant", "content": answer_html(result, turn)}
         cards = cards_html(result, turn, assistant.retriever.index)
         evidence = cards + ("" if evidence == EMPTY_EVIDENCE else evidence)
-        yield "", chat, [*conversation, (question, result.text)], evidence
+        yield "", chat, [*conversation, (result.question, result.text)], evidence
 
     def api_answer(question: str, history: list[list[str]] | None = None) -> dict:
         """Answer a question; returns the checked answer, its sentences and passages as JSON."""
         pairs = [(q, a) for q, a in (history or [])]
-        return workspace.assistant().answer(question, pairs).to_dict()
+        try:
+            return workspace.assistant().answer(question, pairs).to_dict()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
 
     def upload(files, progress=gr.Progress()):
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
-        summary, problems = workspace.add_files(paths, progress=_progress_callback(progress))
-        return (summary_text(summary, problems) or "Aucun fichier ajouté.", *sources_view(), None)
+        try:
+            report = workspace.add_files(paths, progress=_progress_callback(progress))
+            message = add_report_markdown(report)
+        except RagError as exc:
+            message = _warning(exc)
+        return (message, *sources_view(), None)
 
     def remove(path, progress=gr.Progress()):
         if not path:
             return ("Choisissez une source à retirer.", *sources_view())
         try:
             summary = workspace.remove(path, progress=_progress_callback(progress))
-        except IndexProblem as exc:
-            return (f"⚠ {escape(str(exc))}", *sources_view())
-        return (f"{escape(path)} retiré. " + summary_text(summary), *sources_view())
+        except RagError as exc:
+            return (_warning(exc), *sources_view())
+        return (f"{escape(path)} retiré. " + build_markdown(summary), *sources_view())
 
     def rebuild(progress=gr.Progress()):
-        summary = workspace.build(rebuild=True, progress=_progress_callback(progress))
-        return (summary_text(summary), *sources_view())
+        try:
+            summary = workspace.build(rebuild=True, progress=_progress_callback(progress))
+        except RagError as exc:
+            return (_warning(exc), *sources_view())
+        return (build_markdown(summary), *sources_view())
 
     with gr.Blocks(title="Questions sur vos articles") as demo:
         conversation = gr.State([])
@@ -128,14 +135,16 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                             file_types=UPLOAD_TYPES, elem_id="upload")
             add = gr.Button("Ajouter et indexer", variant="primary", elem_id="add-files")
             with gr.Row():
-                to_remove = gr.Dropdown(label="Source à retirer", choices=[], elem_id="remove-choice")
+                # any name is accepted here (the API too); Workspace.remove refuses what is not a source
+                to_remove = gr.Dropdown(label="Source à retirer", choices=[], allow_custom_value=True,
+                                        elem_id="remove-choice")
                 remove_button = gr.Button("Retirer", elem_id="remove")
             rebuild_button = gr.Button("Reconstruire l'index", elem_id="rebuild")
             sources_message = gr.Markdown(elem_id="sources-message")
 
         chat_io = [question, chatbot, conversation, evidence, k, model, temperature]
         chat_out = [question, chatbot, conversation, evidence]
-        send.click(respond, chat_io, chat_out, api_name=False)
+        send.click(respond, chat_io, chat_out, api_name="chat")  # the conversation is per session
         question.submit(respond, chat_io, chat_out, api_name=False)
         new_chat.click(lambda: ([], [], EMPTY_EVIDENCE), None, [chatbot, conversation, evidence], api_name=False)
         add.click(upload, files, [sources_message, sources_table, to_remove, files], api_name="add_sources")
@@ -147,7 +156,10 @@ def build_app(workspace: Workspace) -> gr.Blocks:
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except RagError as exc:
+        raise SystemExit(f"error: {exc}") from None
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--host", default=os.environ.get("RAG_UI_HOST", settings.ui_host))
     ap.add_argument("--port", type=int, default=int(os.environ.get("RAG_UI_PORT", settings.ui_port)))

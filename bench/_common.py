@@ -15,9 +15,32 @@ PIAF = ROOT.parent / "shared" / "benchmarks" / "piaf" / "piaf-dev.json"
 RESULTS = ROOT / "bench" / "results"
 
 
+def cpu() -> tuple[str, bool]:
+    """The CPU's model name and whether it has AVX-512 (llama.cpp prefill is about twice as fast with it)."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and name in ("", platform.machine()):
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return name, "avx512f" in flags
+
+
 def machine() -> dict:
+    name, avx512 = cpu()
     return {"cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "cpu": platform.processor() or platform.machine(), "python": platform.python_version()}
+            "cpu": name, "avx512": avx512, "python": platform.python_version()}
+
+
+def machine_line() -> str:
+    """One line to print above every timing table: timings only compare within one machine."""
+    m = machine()
+    return (f"machine: {m['cpu']} ({'AVX-512' if m['avx512'] else 'no AVX-512'}), {m['cores']} cores, "
+            f"{m['ram_gb']} GB RAM")
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

@@ -3,7 +3,7 @@
     python bench/evidence.py [--piaf-articles 40] [--piaf-questions 200]
 
 For each question, the share whose gold evidence lies inside the passages given to the model
-(`rag.prompting.select_passages`), with the default settings and with the levers varied one at a
+(`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
 time: passage budget (characters), window size, weight of the question-term coverage, and
 whether a chunk can offer several windows. Sets: the seed gold set over the project's index, and a
 PIAF dev slice (an index built in a temporary folder). The answer cannot be right when the evidence
@@ -20,11 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, save, table  # noqa: E402
+from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
 
-from rag import prompting  # noqa: E402
 from rag.answer import retrieval_query  # noqa: E402
-from rag.config import load_settings  # noqa: E402
+from rag.config import EvidenceSettings, load_settings  # noqa: E402
+from rag.evidence import select_passages  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import _evidence_spans, _holds, load_gold, squad_gold  # noqa: E402
 from rag.index import build_index  # noqa: E402
@@ -42,8 +42,7 @@ VARIANTS = {
 }
 
 
-def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k: int,
-                    **levers) -> tuple[float, float]:
+def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings, k: int) -> tuple[float, float]:
     """Share of questions with their evidence in the passages, and mean passage characters."""
     found, chars, history, answered = 0, 0, {}, 0
     for q in questions:
@@ -55,9 +54,7 @@ def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k
         query = retrieval_query(q.question, [previous] if previous else None)
         vector = retriever.embedder.embed_query(query)
         hits = retriever.search(query, k=k, query_vector=vector)
-        passages = prompting.select_passages(query, hits, budget, window, retriever.index.lexical.idf, vector,
-                                             retriever.index.sentence_vectors, source_text=retriever.index.source_text,
-                                             **levers)
+        passages = select_passages(query, hits, evidence, retriever.index, vector)
         found += any(_holds(p.source_id, p.start, p.end, spans) for p in passages)
         chars += sum(len(p.text) for p in passages)
         history[q.id] = (q.question, q.quote)
@@ -65,13 +62,13 @@ def evidence_recall(retriever: Retriever, questions, budget: int, window: int, k
 
 
 def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
-    g = settings.generation
+    e = settings.evidence
     rows = []
     for label, v in VARIANTS.items():
-        levers = {"lexical_weight": v.get("weight", prompting.LEXICAL_WEIGHT),
-                  "seeds_per_chunk": 1 if v.get("single") else prompting.SEEDS_PER_CHUNK}
-        recall, chars = evidence_recall(retriever, questions, v.get("budget", g.context_chars),
-                                        v.get("window", g.window_chars), settings.retrieval.k, **levers)
+        variant = replace(e, context_chars=v.get("budget", e.context_chars), window_chars=v.get("window", e.window_chars),
+                          coverage_weight=v.get("weight", e.coverage_weight),
+                          seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk)
+        recall, chars = evidence_recall(retriever, questions, variant, settings.retrieval.k)
         rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars})
         print(table([rows[-1]]), flush=True)
     return rows
@@ -82,6 +79,8 @@ def main() -> None:
     ap.add_argument("--piaf-articles", type=int, default=40)
     ap.add_argument("--piaf-questions", type=int, default=200)
     args = ap.parse_args()
+    print(machine_line(), flush=True)
+    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)
     embedder = get_embedder(settings.embedder)

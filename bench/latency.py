@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, peak_rss_mb, save, table  # noqa: E402
+from _common import ROOT, machine_line, peak_rss_mb, save, table  # noqa: E402
 
 from rag.answer import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
@@ -90,6 +90,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--levers", action="store_true")
     args = ap.parse_args()
+    print(machine_line(), flush=True)
+    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)
     questions, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
@@ -133,8 +135,9 @@ def main() -> None:
         configs = [summary(rows, "default: sentence windows, prefix reuse")]
         configs.append(summary(run_set(assistant, questions, reset_cache=True), "no prefix reuse"))
         # whole chunks: windows as large as a chunk, evidence budget for all k of them
-        whole = replace(settings, generation=replace(g, context_chars=settings.chunk.max_chars * settings.retrieval.k,
-                                                     window_chars=settings.chunk.max_chars))
+        whole = replace(settings, evidence=replace(settings.evidence,
+                                                   context_chars=settings.chunk.max_chars * settings.retrieval.k,
+                                                   window_chars=settings.chunk.max_chars))
         assistant_whole = Assistant(whole, assistant.retriever, recorder, assistant.scorer)  # type: ignore[arg-type]
         configs.append(summary(run_set(assistant_whole, questions), "whole chunks as passages"))
         cols = ["config", "n", "correct", "first_token p50", "total p50", "total p95", "prompt tok"]

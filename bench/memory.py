@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, save, table  # noqa: E402
+from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
 
 from rag.squad import load_squad, write_corpus  # noqa: E402
 
@@ -59,6 +59,7 @@ def measure(cmd: list[str], env: dict, until=None) -> tuple[float, float]:
 
 
 def main() -> None:
+    print(machine_line(), flush=True)
     work = Path(tempfile.mkdtemp(prefix="rag-mem-"))
     texts, _ = load_squad(PIAF)
     write_corpus(texts, work / "piaf" / "sources")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, peak_rss_mb, save, table  # noqa: E402
+from _common import PIAF, machine_line, peak_rss_mb, save, table  # noqa: E402
 
 from rag.chunking import sentence_texts  # noqa: E402
 from rag.config import ChunkSettings, RetrievalSettings  # noqa: E402
@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--overlap", type=int, default=None)
     ap.add_argument("--no-throughput", action="store_true", help="skip the raw-encode comparison")
     args = ap.parse_args()
+    print(machine_line(), flush=True)
+    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
 
     texts, questions = load_squad(args.squad)

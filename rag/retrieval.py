@@ -91,3 +91,13 @@ class Retriever:
                             dense.get(row, (0, None))[1], lexical.get(row, (0, None))[1], row))
         return hits
 
+
+
+def found_relevant(hits: list[Hit], min_dense: float, min_lexical: float) -> bool:
+    """The retrieval gate: was anything relevant found? The best chunk's cosine reaches `min_dense`
+    (the embedder's own floor by default) or its BM25 score reaches `min_lexical`."""
+    if not hits:
+        return False
+    best_dense = max((h.dense_score or 0.0) for h in hits)
+    best_lexical = max((h.lexical_score or 0.0) for h in hits)
+    return best_dense >= min_dense or best_lexical >= min_lexical

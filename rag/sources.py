@@ -12,16 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import SourceError
+
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
-
-
-class SourceError(ValueError):
-    """A file that cannot be used as a source; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -65,24 +63,62 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+# Elements whose text is not the article's: code, metadata, navigation, and controls.
+_NOT_TEXT = ["script", "style", "noscript", "template", "head", "nav", "footer", "svg", "canvas", "iframe",
+             "object", "button", "select", "form"]
+# Elements that end a line of text; everything else (a, span, b, em…) runs on in the same line.
+_BLOCKS = {"address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "dialog", "div",
+           "dl", "dt", "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+           "li", "main", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(tag) -> bool:
+    attrs = getattr(tag, "attrs", None) or {}
+    return ("hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true"
+            or bool(_HIDDEN_STYLE.search(str(attrs.get("style", "")))))
+
+
 def html_to_text(html: str) -> tuple[str, str | None]:
-    """Visible text of an HTML page (scripts, styles and markup dropped) and its <title>."""
-    from bs4 import BeautifulSoup
+    """Every visible text node of an HTML page, one line per block (paragraph, heading, list item, div,
+    cell…), and its <title>. Scripts, styles, navigation, footers, forms and hidden elements (`hidden`,
+    `aria-hidden="true"`, `display:none`) are left out, and so are comments."""
+    from bs4 import BeautifulSoup, NavigableString
+    from bs4.element import PreformattedString
 
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
-    for tag in soup(["script", "style", "noscript", "template", "head", "nav", "footer"]):
+    for tag in soup(_NOT_TEXT):
         tag.decompose()
-    blocks = []
-    for block in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td"]):
-        if block.find(["p", "li", "blockquote", "td"]) is not None:
-            continue  # its children carry the text
-        text = " ".join(block.get_text(" ", strip=True).split())
+    for tag in soup.find_all(_hidden):
+        tag.decompose()
+    lines: list[str] = []
+    current: list[str] = []
+
+    def end_line() -> None:
+        text = " ".join("".join(current).split())
         if text:
-            blocks.append(text)
-    if not blocks:
-        blocks = [" ".join(soup.get_text(" ", strip=True).split())]
-    return "\n".join(b for b in blocks if b), title
+            lines.append(text)
+        current.clear()
+
+    # an explicit stack rather than recursion: deeply nested pages must not overflow Python's stack
+    stack: list = [(soup, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            end_line()
+            continue
+        if isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # comments, doctype, processing instructions
+                current.append(re.sub(r"\s+", " ", str(node)))
+            continue
+        block = node.name in _BLOCKS
+        if block:
+            end_line()
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node.children)))
+    end_line()
+    return "\n".join(lines), title
 
 
 def pdf_to_text(path: Path) -> str:
@@ -149,24 +185,37 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000) -> Source:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every file below the sources folder (hidden files and folders left out), sorted."""
+    """Every file below the sources folder (hidden files and folders left out), sorted. Links to
+    folders are not followed."""
     if not root.is_dir():
-        raise FileNotFoundError(f"sources folder not found: {root}")
+        raise SourceError(f"sources folder not found: {root}")
     return sorted(
         p for p in root.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 
 
-def load_sources(root: Path, max_bytes: int = 20_000_000) -> tuple[list[Source], list[Skipped]]:
+def check_inside(path: Path, root: Path) -> None:
+    """A source must lie inside the sources folder: a link that resolves outside it is refused (it could
+    show any file the user can read, such as /etc/passwd or a private key, to whoever asks)."""
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise SourceError(f"a link to a file outside the sources folder ({target}): not indexed "
+                          "(set follow_outside_links = true in rag.toml to allow links)")
+
+
+def load_sources(root: Path, max_bytes: int = 20_000_000,
+                 follow_outside_links: bool = False) -> tuple[list[Source], list[Skipped]]:
     """Load every usable file below `root`; unusable ones come back as Skipped with the reason."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
     for path in discover(root):
         relative = path.relative_to(root).as_posix()
         try:
+            if not follow_outside_links:
+                check_inside(path, root)
             sources.append(read_source(path, root, max_bytes))
         except SourceError as exc:
-            logger.warning("skipped %s: %s", relative, exc)
+            logger.info("skipped %s: %s", relative, exc)
             skipped.append(Skipped(relative, str(exc)))
     return sources, skipped

@@ -17,13 +17,13 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from rag.chunking import sentence_texts
-from rag.embedders import Embedder, MissingDependency
+from rag.config import VerifySettings
+from rag.embedders import Embedder
+from rag.errors import MissingDependency, SettingsError
 from rag.language import detect_language
 from rag.lexical import fold, tokenize
 
-SUPPORT_THRESHOLD = 0.6
-# e5 cosines live in a narrow band: below LOW is unrelated, above HIGH is a paraphrase.
-COSINE_LOW, COSINE_HIGH = 0.80, 0.90
+SUPPORT_THRESHOLD = VerifySettings.support_threshold
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -63,12 +63,20 @@ def misses_key_terms(claim: str, evidence: str, question: str = "") -> bool:
 
 
 class LexicalScorer(SupportScorer):
+    """Stem overlap, and with an embedder the claim–sentence cosine mapped onto 0..1 between
+    `cosine_low` and `cosine_high` (by default the embedder's own band, `CosineScale`)."""
+
     name = "lexical"
 
-    def __init__(self, embedder: Embedder | None = None) -> None:
+    def __init__(self, embedder: Embedder | None = None, threshold: float = SUPPORT_THRESHOLD,
+                 cosine_low: float | None = None, cosine_high: float | None = None) -> None:
         self.embedder = embedder
+        self.threshold = threshold
         if embedder is not None:
             self.name = f"lexical+{embedder.id}"
+            cosine_low = embedder.scale.unrelated if cosine_low is None else cosine_low
+            cosine_high = embedder.scale.paraphrase if cosine_high is None else cosine_high
+        self.cosine_low, self.cosine_high = cosine_low or 0.0, cosine_high or 1.0
         self._vectors = _VectorCache(embedder) if embedder is not None else None
 
     def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
@@ -88,7 +96,7 @@ class LexicalScorer(SupportScorer):
             return 0.0
         sentences = sentence_texts(evidence) or [evidence]
         cosine = float(np.max(self._vectors.passages(sentences) @ self._vectors.query(claim)))
-        mapped = (cosine - COSINE_LOW) / (COSINE_HIGH - COSINE_LOW)
+        mapped = (cosine - self.cosine_low) / (self.cosine_high - self.cosine_low)
         same_language = detect_language(claim) == detect_language(evidence)
         if (misses_key_terms(claim, evidence, question) if same_language  # names differ across languages
                 else numbers_in(claim) - numbers_in(evidence)):
@@ -177,14 +185,16 @@ class LLMJudgeScorer(SupportScorer):
         return 1.0 if reply.startswith(("yes", "oui")) else 0.0
 
 
-def get_scorer(spec: str, embedder: Embedder | None = None, llm=None) -> SupportScorer:
+def get_scorer(spec: str, embedder: Embedder | None = None, llm=None,
+               settings: VerifySettings | None = None) -> SupportScorer:
     """`lexical` (default), `cross-encoder:<local path>` or `llm`; an unusable judge is an error."""
+    s = settings or VerifySettings()
     if spec in ("lexical", "default"):
-        return LexicalScorer(embedder)
+        return LexicalScorer(embedder, s.support_threshold, s.cosine_low, s.cosine_high)
     if spec.startswith("cross-encoder:"):
         return CrossEncoderScorer(spec.split(":", 1)[1])
     if spec == "llm":
         if llm is None:
-            raise ValueError("the llm judge needs the answering model")
+            raise SettingsError("the llm judge needs the answering model")
         return LLMJudgeScorer(llm)
-    raise ValueError(f"unknown support judge {spec!r}: use lexical, cross-encoder:<path> or llm")
+    raise SettingsError(f"unknown support judge {spec!r}: use lexical, cross-encoder:<path> or llm")

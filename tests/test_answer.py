@@ -1,25 +1,26 @@
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
-from rag.answer import Assistant, QuestionError, _mixes_passages
+from rag.answer import Assistant
 from rag.citations import Sentence
-from rag.config import ChunkSettings
+from rag.config import ChunkSettings, EvidenceSettings
+from rag.errors import PromptTooLong, QuestionError
+from rag.evidence import Passage, select_passages
 from rag.index import build_index
 from rag.language import ABSTAIN, detect_language
-from rag.prompting import Passage, PromptTooLong, fit_prompt, select_passages
+from rag.prompting import fit_prompt
 from rag.retrieval import Retriever
 from rag.support import LexicalScorer
-
-import rag.answer as answer_module
+from rag.verify import Reason, Verifier, mixes_passages
 
 
 @pytest.fixture
-def assistant_with(seeded_project, monkeypatch):
-    """An Assistant over the seed articles with the fake embedder and a fake LLM replying `replies`."""
+def assistant_with(seeded_project):
+    """An Assistant over the seed articles with the fake embedder (its own cosine scale) and a fake
+    LLM replying `replies`."""
     embedder = FakeEmbedder()
     seeded_project.chunk = ChunkSettings(600, 150)
     build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
-    monkeypatch.setattr(answer_module, "MIN_DENSE_SCORE", 0.3)  # the fake embedder's cosines are not e5's
 
     def make(*replies: str) -> Assistant:
         llm = FakeLLM(list(replies))
@@ -101,7 +102,7 @@ def test_the_model_saying_it_does_not_know_is_not_asked_again(assistant_with):
 
 def test_the_model_saying_it_does_not_know_is_an_abstention(assistant_with):
     result = assistant_with("Je ne sais pas d'après les sources.").answer("Quel est le salaire de Sam Altman ?")
-    assert result.abstained and result.reason.startswith("the model")
+    assert result.abstained and result.reason is Reason.MODEL_ABSTAINED
 
 
 def test_nothing_relevant_retrieved_abstains_without_calling_the_model(assistant_with):
@@ -122,9 +123,11 @@ def test_follow_up_questions_use_the_conversation(assistant_with):
 
 def test_streaming_yields_text_then_the_checked_answer(assistant_with):
     a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
-    items = list(a.stream_answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"))
-    assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 3
-    assert "".join(items[:-1]) == items[-1].raw_text
+    response = a.stream_answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
+    pieces = list(response)
+    assert all(isinstance(p, str) for p in pieces) and len(pieces) > 3
+    assert "".join(pieces) == response.answer.raw_text == response.streamed
+    assert not response.answer.abstained and list(response) == pieces  # a second pass replays the text
 
 
 def test_bad_questions_get_clear_errors(assistant_with):
@@ -138,11 +141,13 @@ def test_bad_questions_get_clear_errors(assistant_with):
 def test_the_prompt_is_cut_to_fit_the_context_window(assistant_with):
     a = assistant_with()
     hits = a.retriever.search("Microsoft OpenAI investissement", k=4)
-    passages = select_passages("Microsoft OpenAI investissement", hits, 5000)
+    passages = select_passages("Microsoft OpenAI investissement", hits, EvidenceSettings(context_chars=5000))
     assert len(passages) >= 3
     small = FakeLLM(n_ctx=350)
     prompt, kept, n = fit_prompt(small, "Question ?", passages, [], max_tokens=100)
     assert 0 < len(kept) < len(passages) and n + 100 <= 350
+    # the least relevant passages (numbered first) go; the best one stays, renumbered
+    assert kept[-1].text == passages[-1].text and [p.number for p in kept] == list(range(1, len(kept) + 1))
     with pytest.raises(PromptTooLong, match="too long"):
         fit_prompt(small, "mot " * 400, passages, [], max_tokens=100)
 
@@ -175,7 +180,7 @@ def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, s
         hits = [h for h in hits if h.chunk.text.rstrip().endswith(":")]
         assert hits
     index = a.retriever.index
-    passages = select_passages(question, hits, 900, 80, index.lexical.idf, source_text=index.source_text)
+    passages = select_passages(question, hits, EvidenceSettings(window_chars=80), index)
     announcing = [p for p in passages if "trois domaines clés :" in p.text]
     assert announcing and "Littératie numérique" in announcing[0].text
     span = index.source_text(announcing[0].source_id)[announcing[0].start:announcing[0].end]
@@ -186,7 +191,7 @@ def _passage(n: int, text: str) -> Passage:
     return Passage(n, f"c{n}", "s", "t", "a.txt", 0, len(text), text, n, None, None)
 
 
-def test_an_answer_borrowing_the_questions_words_from_another_passage_mixes_passages():
+def test_an_answer_borrowing_the_questions_words_from_another_passagemixes_passages():
     question = "Quel service Microsoft a-t-il utilisé pour rendre les modèles accessibles aux entreprises ?"
     passages = [_passage(1, "Microsoft utilise les modèles pour alimenter Copilot, son assistant intégré à ses produits."),
                 _passage(2, "Microsoft, via l'Azure OpenAI Service, rend ces modèles accessibles aux entreprises tierces.")]
@@ -195,34 +200,83 @@ def test_an_answer_borrowing_the_questions_words_from_another_passage_mixes_pass
         return Sentence(text, [n], supported=True, attributed=[n])
 
     mixed = sentence("Microsoft a utilisé Copilot pour rendre les modèles accessibles aux entreprises", 1)
-    assert _mixes_passages(question, [mixed], passages)
+    assert mixes_passages(question, [mixed], passages)
     # the same words, resting on the passage that holds them
-    assert not _mixes_passages(question, [sentence("Microsoft rend les modèles accessibles aux entreprises "
+    assert not mixes_passages(question, [sentence("Microsoft rend les modèles accessibles aux entreprises "
                                                    "via l'Azure OpenAI Service", 2)], passages)
     # one repeated question word is the model restating the question, not a borrowed fact
-    assert not _mixes_passages(question, [sentence("Microsoft a utilisé Copilot pour les entreprises", 1)], passages)
+    assert not mixes_passages(question, [sentence("Microsoft a utilisé Copilot pour les entreprises", 1)], passages)
     # unsupported sentences are judged elsewhere
     mixed.supported = False
-    assert not _mixes_passages(question, [mixed], passages)
+    assert not mixes_passages(question, [mixed], passages)
     # citing the best passage (numbered last) for what the check finds in another one
     moved = Sentence("Copilot est un assistant intégré", [2], supported=True, attributed=[1])
-    assert _mixes_passages("Qu'est-ce que Copilot ?", [moved], passages)
-    assert not _mixes_passages("Qu'est-ce que Copilot ?", [sentence("Copilot est un assistant intégré", 1)], passages)
+    assert mixes_passages("Qu'est-ce que Copilot ?", [moved], passages)
+    assert not mixes_passages("Qu'est-ce que Copilot ?", [sentence("Copilot est un assistant intégré", 1)], passages)
 
 
-def test_a_mixed_answer_is_asked_again_and_kept_when_the_second_attempt_fails(assistant_with):
+class _FirstAnswerMixed(Verifier):
+    """The real verifier, except that the first answer it passes is judged to mix passages up."""
+
+    def __init__(self, scorer) -> None:
+        super().__init__(scorer)
+        self.calls = 0
+
+    def __call__(self, *args):
+        verdict = super().__call__(*args)
+        self.calls += 1
+        if self.calls == 1 and verdict.reason is Reason.ANSWERED:
+            verdict.reason = Reason.MIXED_PASSAGES
+        return verdict
+
+
+@pytest.mark.parametrize("second, kept", [("Je ne sais pas.", "first"),
+                                          ("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
+                                           "second")])
+def test_a_mixed_answer_is_asked_again_and_kept_when_the_second_attempt_fails(assistant_with, second, kept):
     question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
-    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].", "Je ne sais pas.")
-    a.check = _always_mixed(a.check)
+    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].", second)
+    a.verifier = _FirstAnswerMixed(a.scorer)
     result = a.answer(question)
-    assert len(a.llm.prompts) == 2 and "retry_ms" in result.timings
-    assert not result.abstained and "1 milliard" in result.text and len(result.passages) > 1
+    assert len(a.llm.prompts) == 2 and "retry_ms" in result.timings and result.attempts == 2
+    assert not result.abstained and "1 milliard" in result.text
+    if kept == "first":  # the second attempt failed: the first answer stands, marked, with all its passages
+        assert result.reason is Reason.MIXED_PASSAGES and len(result.passages) > 1
+    else:
+        assert result.reason is Reason.ANSWERED and [p.number for p in result.passages] == [1]
 
 
-def _always_mixed(check):
-    def wrapped(*args):
-        result = check(*args)
-        if not result.abstained:
-            result.reason = answer_module.MIXED
-        return result
-    return wrapped
+def test_the_retry_policy_stops_at_its_attempt_limit(assistant_with):
+    from rag.retry import RetryPolicy
+
+    a = assistant_with("Microsoft a injecté 7 milliards de roubles dans Tesla [1].", "ne doit pas servir [1].")
+    a.policy = RetryPolicy(max_attempts=1)
+    result = a.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
+    assert result.abstained and result.reason is Reason.UNSUPPORTED
+    assert len(a.llm.prompts) == 1 and result.attempts == 1
+
+
+def test_a_rebuild_swapped_in_during_generation_does_not_change_that_answer(assistant_with, seeded_project):
+    """The answer keeps the index snapshot it started with: its passages and checks come from it even
+    when a build that removes the cited article lands while the model is still writing."""
+    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
+    inner_stream = a.llm.stream
+    embedder = a.retriever.embedder
+
+    def stream_then_rebuild(*args, **kwargs):
+        for i, piece in enumerate(inner_stream(*args, **kwargs)):
+            if i == 2:  # mid-answer: the article with the fact is removed and the new index swapped in
+                for f in seeded_project.sources_path.glob("003_*"):
+                    f.unlink()
+                build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
+                a.reload_index()
+            yield piece
+
+    a.llm.stream = stream_then_rebuild
+    old_index = a.retriever.index
+    result = a.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
+    assert a.retriever.index is not old_index
+    assert not any(s.path.startswith("003_") for s in a.retriever.index.sources.values())
+    assert not result.abstained and result.reason is Reason.ANSWERED
+    cited = [p for p in result.passages if p.number in result.sentences[0].attributed]
+    assert cited and cited[0].path.startswith("003_") and "1 milliard" in cited[0].text

@@ -33,6 +33,7 @@ def test_index_search_and_incremental_update(home):
     result = runner.invoke(app, ["index", "--home", str(home)])
     assert "1 added, 0 changed, 0 removed, 5 unchanged; 1 chunks embedded" in result.output
     assert "skipped" in result.output and "vide.txt: empty file" in result.output
+    assert result.output.count("vide.txt") == 1  # once, not as a log line and again in the summary
 
 
 def test_ask_streams_an_answer_with_sources_and_timings(home):
@@ -45,9 +46,45 @@ def test_ask_streams_an_answer_with_sources_and_timings(home):
 
 def test_ask_refuses_a_huge_question_clearly(home):
     result = runner.invoke(app, ["ask", "mot " * 5000, "--home", str(home)])
-    assert result.exit_code == 1 and "too long" in result.output
+    assert result.exit_code == 2 and "too long" in result.output and "Traceback" not in result.output
 
 
 def test_a_mismatched_index_says_to_rebuild(home):
     result = runner.invoke(app, ["search", "x", "--home", str(home)], env={"RAG_EMBEDDER": "minilm"})
-    assert result.exit_code == 1 and "rag index --rebuild" in result.output
+    assert result.exit_code == 2 and "rag index --rebuild" in result.output
+
+
+def test_user_errors_are_one_clean_line_with_exit_code_2(home):
+    for args, env, expected in [
+        (["search", "x", "--mode", "foo"], {}, "unknown search mode"),
+        (["search", "x"], {"RAG_EMBEDDER": "nope"}, "unknown embedder"),
+        (["ask", "Wie viel hat Microsoft in OpenAI investiert?"], {}, "French or English"),
+        (["eval", "--set", "no-such-file.jsonl"], {}, "not found"),
+    ]:
+        result = runner.invoke(app, [*args, "--home", str(home)], env=env)
+        assert result.exit_code == 2, (args, result.output, result.exception)
+        assert expected in result.output and "Traceback" not in result.output
+
+
+def test_search_prints_source_text_literally(home):
+    (home / "sources" / "balises.txt").write_text(
+        "Le fichier Zzyzx contient root:x:0:0 puis :smile: puis [red]Zzyzx rouge[/red] en clair.", "utf-8")
+    assert runner.invoke(app, ["index", "--home", str(home)]).exit_code == 0
+    result = runner.invoke(app, ["search", "Zzyzx", "-k", "1", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "root:x:0:0" in result.output and ":smile:" in result.output and "[red]Zzyzx rouge[/red]" in result.output
+    (home / "sources" / "balises.txt").unlink()
+
+
+def test_a_damaged_index_is_reported_in_one_line_and_rag_index_repairs_it(home):
+    from rag.index import current_build
+
+    assert runner.invoke(app, ["index", "--home", str(home)]).exit_code == 0
+    vectors = current_build(home / "index") / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    result = runner.invoke(app, ["search", "Stargate", "--home", str(home)])
+    assert result.exit_code == 2 and "vectors.npy" in result.output and "damaged" in result.output
+    assert "rag index" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["index", "--home", str(home)])
+    assert result.exit_code == 0 and "rebuilt from scratch" in result.output, result.output
+    assert runner.invoke(app, ["search", "Stargate", "--home", str(home)]).exit_code == 0

@@ -145,3 +145,40 @@ def test_gradio_client_gets_answers_and_two_sessions_are_both_served(app_url):
     assert "Stargate" in answers[0]["text"]
     assert "50 millions" in answers[1]["text"]
     assert all(a["passages"] for a in answers.values())
+
+
+def test_the_sources_api_never_overwrites_and_removes_by_name(app_url, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, workspace = app_url
+    client = Client(url, verbose=False)
+    folder = workspace.settings.sources_path
+    taken = sorted(folder.glob("00*.txt"))[0]
+    original = taken.read_bytes()
+    impostor = tmp_path / taken.name
+    impostor.write_text("Un texte sans rapport, sur le projet Xylophone.", "utf-8")
+    message = client.predict([handle_file(str(impostor))], api_name="/add_sources")[0]
+    renamed = f"{taken.stem}-2.txt"
+    assert renamed in message and taken.read_bytes() == original and (folder / renamed).exists()
+    same = tmp_path / "copie" / taken.name
+    same.parent.mkdir()
+    same.write_bytes(original)
+    message = client.predict([handle_file(str(same))], api_name="/add_sources")[0]
+    assert "déjà dans les sources" in message and not (folder / f"{taken.stem}-3.txt").exists()
+    # removing works through the API, by name, and refuses what is not a source
+    message = client.predict(renamed, api_name="/remove_source")[0]
+    assert "retiré" in message and not (folder / renamed).exists()
+    assert all(r.path != renamed for r in workspace.sources())
+    message = client.predict("../../etc/passwd", api_name="/remove_source")[0]
+    assert "⚠" in message and "no source" in message
+
+
+def test_the_answer_api_cleans_control_characters_and_refuses_other_languages(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    client = Client(url, verbose=False)
+    result = client.predict("Combien\x00 Microsoft a-t-il\x1b investi dans OpenAI en 2019 ?", [], api_name="/answer")
+    assert "\x00" not in result["question"] and not result["abstained"] and "milliard" in result["text"]
+    with pytest.raises(Exception, match="French or English"):
+        client.predict("Wie viel hat Microsoft in OpenAI investiert?", [], api_name="/answer")

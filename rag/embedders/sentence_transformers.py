@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedders.base import Embedder, MissingDependency
+from rag.embedders.base import E5_SCALE, MINILM_SCALE, Embedder, MissingDependency
 
 _INSTALL = "pip install torch==2.13.0 && pip install 'rag-news[st]'"
 
@@ -34,6 +34,8 @@ class SentenceTransformerEmbedder(Embedder):
         self.dim = int(dim)
         self.id = f"st/{model_id or model}"
         self.batch_size = batch_size
+        # e5 models keep e5's narrow cosine band whatever loads them; others take MiniLM's
+        self.scale = E5_SCALE if "e5" in (model_id or model).lower() else MINILM_SCALE
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         return self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,

@@ -1,0 +1,196 @@
+"""Choosing the evidence the model reads: short windows of whole sentences cut from the retrieved
+chunks around the sentences that best match the question.
+
+The model reads a few hundred tokens instead of whole chunks, which is what keeps prefill (the
+dominant cost on a CPU) short. A sentence scores its cosine to the question (from the index's
+precomputed sentence vectors) plus the IDF-weighted share of the question's terms it contains; each
+chunk offers windows around its best sentences; the best non-overlapping windows are kept within the
+budget, and passages are numbered from the least to the best match (the best comes last, next to the
+question, where a small model reads most closely).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.chunking import split_sentences
+from rag.config import EvidenceSettings
+from rag.injection import is_instruction
+from rag.lexical import tokenize
+from rag.retrieval import Hit
+
+if TYPE_CHECKING:
+    from rag.index import Index
+
+logger = logging.getLogger(__name__)
+
+Span = tuple[int, int, str]  # start, end (in the source text), sentence text
+
+
+@dataclass(frozen=True)
+class Passage:
+    number: int
+    chunk_id: str
+    source_id: str
+    title: str
+    path: str
+    start: int  # character span in the source text
+    end: int
+    text: str
+    retrieval_rank: int
+    dense_score: float | None
+    lexical_score: float | None
+
+
+@dataclass
+class _Window:
+    score: float
+    hit: Hit
+    start: int
+    end: int
+    text: str
+
+
+def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings | None = None,
+                    index: "Index | None" = None, query_vector: np.ndarray | None = None) -> list[Passage]:
+    """The passages for `question` from `hits`: windows around each chunk's `seeds_per_chunk` best
+    sentences, the best non-overlapping ones kept until `context_chars` or `max_passages`.
+
+    With `index` (the snapshot the hits came from), sentence cosines come from its sentence vectors
+    (given `query_vector`), term weights from its IDF, and a window ending with a colon can take the
+    sentence it announces from past the chunk's end. Instruction-like sentences are dropped."""
+    s = settings or EvidenceSettings()
+    weights = _term_weights(question, index)
+    windows: list[_Window] = []
+    for hit in hits:
+        sentences, cosines = _sentences(hit, index, query_vector)
+        if not sentences:
+            continue
+        scores = [cosine + s.coverage_weight * _coverage(text, weights) for (_, _, text), cosine in zip(sentences, cosines)]
+        windows.extend(_chunk_windows(hit, sentences, scores, s, index.source_text if index is not None else None))
+    chosen = _choose(windows, s)
+    return [Passage(n, w.hit.chunk.id, w.hit.chunk.source_id, w.hit.source.title, w.hit.source.path, w.start, w.end,
+                    w.text, w.hit.rank, w.hit.dense_score, w.hit.lexical_score)
+            for n, w in enumerate(reversed(chosen), 1)]
+
+
+def _term_weights(question: str, index: "Index | None") -> dict[str, float]:
+    stems = list(dict.fromkeys(tokenize(question)))
+    weights = {t: (index.lexical.idf(t) if index is not None else 1.0) for t in stems}
+    total = sum(weights.values()) or 1.0
+    return {t: w / total for t, w in weights.items()}
+
+
+def _coverage(text: str, weights: dict[str, float]) -> float:
+    """IDF-weighted share of the question's terms found in `text`."""
+    stems = set(tokenize(text))
+    return sum(w for t, w in weights.items() if t in stems)
+
+
+def _sentences(hit: Hit, index: "Index | None", query_vector: np.ndarray | None) -> tuple[list[Span], list[float]]:
+    """The chunk's sentences (instruction-like ones dropped) as source spans, with their cosines."""
+    c = hit.chunk
+    spans = split_sentences(c.text)
+    if index is not None and query_vector is not None:
+        cosines = index.sentence_vectors(hit.row) @ query_vector
+        if len(cosines) != len(spans):
+            from rag.errors import IndexDamaged
+
+            raise IndexDamaged(f"chunk {c.id} has {len(spans)} sentences but {len(cosines)} sentence vectors; "
+                               "run `rag index --rebuild`")
+    else:
+        cosines = np.zeros(len(spans))
+    sentences, kept = [], []
+    for span, cosine in zip(spans, cosines):
+        text = c.text[span.start:span.end]
+        if is_instruction(text):
+            logger.warning("dropped an instruction-like sentence from %s: %r", hit.source.path, text[:80])
+            continue
+        sentences.append((c.start + span.start, c.start + span.end, text))
+        kept.append(float(cosine))
+    return sentences, kept
+
+
+def _chunk_windows(hit: Hit, sentences: list[Span], scores: list[float], s: EvidenceSettings,
+                   source_text: Callable[[str], str] | None) -> list[_Window]:
+    """Candidate windows of one chunk: one per seed (several seeds per chunk, so that a chunk whose best
+    window is taken by an overlapping chunk can still offer its next-best fact)."""
+    out = []
+    for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:s.seeds_per_chunk]:
+        lo, hi = _grow(sentences, scores, seed, s.window_chars)
+        window = sentences[lo:hi + 1]
+        variants = [window]
+        if window[-1][2].rstrip().endswith(":"):
+            # the completed window first; the window as grown if the completed one is over budget
+            following = sentences[hi + 1] if hi + 1 < len(sentences) else _next_sentence(source_text, hit, window[-1][1])
+            variants.insert(0, _complete(window, sentences[seed], following, s.window_chars))
+        out.extend(_Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w)) for w in variants)
+    return out
+
+
+def _grow(sentences: list[Span], scores: list[float], seed: int, window_chars: int) -> tuple[int, int]:
+    """Extend the window around `seed` with its better-scoring neighbour while it fits."""
+    lo = hi = seed
+    while True:
+        options = []
+        if lo > 0:
+            options.append((scores[lo - 1], lo - 1, hi))
+        if hi + 1 < len(sentences):
+            options.append((scores[hi + 1], lo, hi + 1))
+        grown = [o for o in options if sentences[o[2]][1] - sentences[o[1]][0] <= window_chars]
+        if not grown:
+            return lo, hi
+        _, lo, hi = max(grown)
+
+
+def _next_sentence(source_text: Callable[[str], str] | None, hit: Hit, end: int) -> Span | None:
+    """The sentence that follows character `end` of the hit's source, when the source text is at hand."""
+    if source_text is None:
+        return None
+    following = source_text(hit.chunk.source_id)[end:end + 1000]
+    spans = split_sentences(following)
+    if not spans or is_instruction(text := following[spans[0].start:spans[0].end]):
+        return None
+    return end + spans[0].start, end + spans[0].end, text
+
+
+def _complete(window: list[Span], seed: Span, following: Span | None, window_chars: int) -> list[Span]:
+    """A window ending with a colon announces what follows ("… dans trois domaines clés :"): add the next
+    sentence when it fits in `window_chars`, or in any case when the announcing sentence is the seed."""
+    if following is not None and (window[-1] is seed or following[1] - window[0][0] <= window_chars):
+        return [*window, following]
+    return window
+
+
+def near_duplicates(a: str, b: str, overlap: float) -> bool:
+    """Do two texts share at least `overlap` of their stems, both ways? (The same paragraph in two
+    copies of an article, or the same dispatch in two outlets.)"""
+    sa, sb = set(tokenize(a)), set(tokenize(b))
+    if not sa or not sb:
+        return a.strip() == b.strip()
+    common = len(sa & sb)
+    return common >= overlap * len(sa) and common >= overlap * len(sb)
+
+
+def _choose(windows: list[_Window], s: EvidenceSettings) -> list[_Window]:
+    """The best windows, skipping those that overlap a chosen one in the same source, repeat a chosen
+    one's text (near-identical copies), or would pass the budget; best first."""
+    chosen: list[_Window] = []
+    used = 0
+    for w in sorted(windows, key=lambda w: (-w.score, w.hit.rank)):
+        if any(c.hit.chunk.source_id == w.hit.chunk.source_id and w.start < c.end and c.start < w.end for c in chosen):
+            continue
+        if any(near_duplicates(c.text, w.text, s.duplicate_overlap) for c in chosen):
+            continue
+        if chosen and used + len(w.text) > s.context_chars:
+            continue
+        if len(chosen) >= s.max_passages:
+            break
+        used += len(w.text)
+        chosen.append(w)
+    return chosen

@@ -1,0 +1,67 @@
+"""What to try when the check rejects an answer: a policy over small strategy classes.
+
+A `Strategy` says, from the verdict's reason, whether it applies, which passages the model should read
+on the next attempt, and whether the new verdict is good enough to replace the current one. The
+`RetryPolicy` tries its strategies in order, each at most once, within `max_attempts` generations per
+question (the first one included). Adding a strategy is one class added to the policy's list.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import replace
+
+from rag.evidence import Passage
+from rag.verify import Reason, Verdict
+
+
+class Strategy(ABC):
+    name: str
+    #: verdict reasons this strategy tries to repair
+    repairs: frozenset[Reason]
+
+    def applies(self, verdict: Verdict) -> bool:
+        return verdict.reason in self.repairs
+
+    @abstractmethod
+    def passages(self, passages: list[Passage]) -> list[Passage] | None:
+        """The passages for the next attempt (numbered from 1), or None when there is nothing to try."""
+
+    def accepts(self, verdict: Verdict) -> bool:
+        """Does the new attempt's verdict replace the current one? By default: only a clean answer."""
+        return verdict.reason is Reason.ANSWERED
+
+
+class BestPassageAlone(Strategy):
+    """Ask again with the best-matching passage alone (numbered last, renumbered [1]): a small model
+    that mixed passages up, or whose sentences the check could not support, often reads one passage
+    correctly. An answer that mixed passages stands if this attempt fails."""
+
+    name = "best_passage_alone"
+    repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.MIXED_PASSAGES})
+
+    def passages(self, passages: list[Passage]) -> list[Passage] | None:
+        if len(passages) < 2:
+            return None
+        return [replace(passages[-1], number=1)]
+
+
+class RetryPolicy:
+    """Chooses the next attempt from the current verdict; see the module docstring."""
+
+    def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2) -> None:
+        self.strategies = strategies if strategies is not None else [BestPassageAlone()]
+        self.max_attempts = max_attempts
+
+    def next(self, verdict: Verdict, passages: list[Passage], attempts: int,
+             tried: set[str]) -> tuple[Strategy, list[Passage]] | None:
+        """The strategy to try after `attempts` generations and the passages it gives, or None."""
+        if attempts >= self.max_attempts:
+            return None
+        for strategy in self.strategies:
+            if strategy.name in tried or not strategy.applies(verdict):
+                continue
+            chosen = strategy.passages(passages)
+            if chosen:
+                return strategy, chosen
+        return None

@@ -1,0 +1,163 @@
+"""Checking an answer against the passages it was given: the verdict.
+
+Citation parsing (`rag.citations`) and support scoring (`rag.support`) are the tools; this module
+decides what they mean for an answer. `Verifier.__call__` parses the model's reply, scores each
+sentence, re-attributes citations, and returns a `Verdict` whose `reason` says whether the answer
+stands and, if not, why. Each test is a small public function:
+
+- `attribute`: a sentence cites the passage that supports it ("… 1 milliard en 2019 [1]" when [3]
+  holds the fact becomes [3]; an uncited sentence gets the passage that clearly supports it);
+- `responsive`: the evidence an answer rests on must hold one of the question's distinctive terms
+  (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
+- `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
+  aux entreprises" when only the Azure passage speaks of companies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from rag.citations import Sentence, parse_answer, render
+from rag.config import VerifySettings
+from rag.evidence import Passage
+from rag.language import is_abstention
+from rag.lexical import question_terms, tokenize
+from rag.support import SupportScorer
+
+if TYPE_CHECKING:
+    from rag.index import Index
+
+
+class Reason(str, Enum):
+    """Why an answer stands or not (a `str`, so that it reads as its value in JSON reports)."""
+
+    ANSWERED = "answered"
+    NOTHING_RETRIEVED = "nothing_retrieved"
+    MODEL_ABSTAINED = "model_abstained"
+    UNSUPPORTED = "unsupported"
+    UNRESPONSIVE = "unresponsive"
+    MIXED_PASSAGES = "mixed_passages"
+
+    @property
+    def abstains(self) -> bool:
+        """Does the assistant answer with the abstention sentence for this reason?"""
+        return self in (Reason.NOTHING_RETRIEVED, Reason.MODEL_ABSTAINED, Reason.UNSUPPORTED, Reason.UNRESPONSIVE)
+
+    @property
+    def explanation(self) -> str:
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS = {
+    Reason.ANSWERED: "every check passed",
+    Reason.NOTHING_RETRIEVED: "nothing relevant was retrieved",
+    Reason.MODEL_ABSTAINED: "the model found no answer in the passages",
+    Reason.UNSUPPORTED: "no sentence of the answer is supported by the passages",
+    Reason.UNRESPONSIVE: "the answer does not address the question",
+    Reason.MIXED_PASSAGES: "the answer mixes passages up: it cites one and takes its words or its fact from another",
+}
+
+
+@dataclass
+class Verdict:
+    """The checked answer: its sentences (with support and attributed citations) and the reason."""
+
+    reason: Reason
+    raw: str
+    passages: list[Passage]
+    sentences: list[Sentence] = field(default_factory=list)
+    invalid_citations: int = 0
+
+    @property
+    def abstains(self) -> bool:
+        return self.reason.abstains
+
+    @property
+    def text(self) -> str:
+        """The answer with its checked citations ("" when it abstains)."""
+        return "" if self.abstains else render(self.sentences)
+
+    @property
+    def unsupported(self) -> int:
+        return sum(not s.supported for s in self.sentences)
+
+
+def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
+              margin: float) -> None:
+    """Score each sentence against what it cites and move its citation to the passage that supports it
+    clearly better (by `margin`); an uncited sentence is attributed to the passage that supports it
+    above the threshold. Ties go to the better match (passages are numbered from the least to the best)."""
+    evidence = {p.number: p.text for p in passages}
+    for s in sentences:
+        scores = {n: scorer.score(s.text, t, question) for n, t in evidence.items()}
+        best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])
+        if s.cited:
+            s.support = scorer.score(s.text, " ".join(evidence[n] for n in s.cited), question) \
+                if len(s.cited) > 1 else scores[s.cited[0]]
+            if scores[best_n] >= scorer.threshold and scores[best_n] >= s.support + margin and best_n not in s.cited:
+                s.attributed, s.support, s.auto_attributed = [best_n], scores[best_n], True
+        else:
+            s.support = scores[best_n]
+            if s.support >= scorer.threshold:
+                s.attributed, s.auto_attributed = [best_n], True
+        s.supported = s.support >= scorer.threshold
+
+
+def responsive(question: str, sentences: list[Sentence], passages: list[Passage], index: "Index",
+               rare_share: float = 0.2) -> bool:
+    """Does the evidence the answer rests on, read in the chunk it was cut from, hold one of the
+    question's distinctive terms (found in at most `rare_share` of the chunks)? The answer itself is not
+    counted: a model can echo the question's words. "Quel est le budget de Stargate ?" answered from a
+    passage about Azure's revenue fails: no chunk the answer rests on says "Stargate"."""
+    rare = index.lexical.rare_terms(question, rare_share)
+    if not rare:
+        return True
+    used = {n for s in sentences if s.supported for n in s.attributed}
+    context = " ".join(index.chunk(p.chunk_id).text for p in passages if p.number in used)
+    return bool(set(rare) & set(tokenize(context)))
+
+
+def mixes_passages(question: str, sentences: list[Sentence], passages: list[Passage], min_borrowed: int = 2) -> bool:
+    """Does a supported sentence repeat `min_borrowed` or more words of the question that its own
+    passage lacks but another passage holds, or cite the best passage (numbered last) for what the check
+    found in another? "Microsoft a utilisé Copilot pour rendre les modèles accessibles aux entreprises
+    [1]" when only passage [2] (Azure) speaks of companies. One repeated word is usually the model
+    restating the question; two are a borrowed fact."""
+    asked = set(question_terms(question))
+    stems = {p.number: set(tokenize(p.text)) for p in passages}
+    best = len(passages)
+    for s in sentences:
+        if not s.supported or not s.attributed:
+            continue
+        own = set().union(*(stems.get(n, set()) for n in s.attributed))
+        elsewhere = set().union(*(v for n, v in stems.items() if n not in s.attributed))
+        borrowed = [t for t in asked & set(tokenize(s.text)) if t not in own and t in elsewhere]
+        if len(borrowed) >= min_borrowed:
+            return True
+        if best in s.cited and best not in s.attributed:
+            return True
+    return False
+
+
+class Verifier:
+    """Turns a model reply into a `Verdict` (see the module docstring)."""
+
+    def __init__(self, scorer: SupportScorer, settings: VerifySettings | None = None) -> None:
+        self.scorer = scorer
+        self.settings = settings or VerifySettings()
+
+    def __call__(self, question: str, raw: str, passages: list[Passage], index: "Index") -> Verdict:
+        if not raw or is_abstention(raw):
+            return Verdict(Reason.MODEL_ABSTAINED, raw, passages)
+        parsed = parse_answer(raw, len(passages))
+        attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin)
+        verdict = Verdict(Reason.ANSWERED, raw, passages, parsed.sentences, parsed.invalid_citations)
+        if not any(s.supported for s in parsed.sentences):
+            verdict.reason = Reason.UNSUPPORTED
+        elif not responsive(question, parsed.sentences, passages, index, self.settings.rare_term_share):
+            verdict.reason = Reason.UNRESPONSIVE
+        elif mixes_passages(question, parsed.sentences, passages, self.settings.min_borrowed_terms):
+            verdict.reason = Reason.MIXED_PASSAGES
+        return verdict
