@@ -28,7 +28,7 @@ from rag.config import load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.embedders.base import E5_SCALE  # noqa: E402
 from rag.evaluation import load_gold  # noqa: E402
-from rag.index import build_index  # noqa: E402
+from rag.build import build_index  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 

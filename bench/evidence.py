@@ -27,7 +27,7 @@ from rag.config import EvidenceSettings, load_settings  # noqa: E402
 from rag.evidence import select_passages  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import _evidence_spans, _holds, load_gold, squad_gold  # noqa: E402
-from rag.index import build_index  # noqa: E402
+from rag.build import build_index  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 VARIANTS = {

@@ -25,7 +25,8 @@ from _common import PIAF, machine_line, peak_rss_mb, save, table  # noqa: E402
 from rag.chunking import sentence_texts  # noqa: E402
 from rag.config import ChunkSettings, RetrievalSettings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.index import Index, build_index  # noqa: E402
+from rag.build import build_index  # noqa: E402
+from rag.index import Index  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.squad import load_squad, sample, write_corpus  # noqa: E402
 

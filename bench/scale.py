@@ -33,7 +33,8 @@ from _common import PIAF, machine_line, save, table  # noqa: E402
 from rag.chunking import split_sentences  # noqa: E402
 from rag.config import RetrievalSettings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors, _commit  # noqa: E402
+from rag.build import _commit  # noqa: E402
+from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.squad import load_squad, sample  # noqa: E402
 from rag.vectors import VectorIndex, ivf_cells, ivf_probes  # noqa: E402

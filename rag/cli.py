@@ -25,7 +25,7 @@ EXIT_USER_ERROR = 2
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(EXIT_USER_ERROR)
 
 
@@ -71,7 +71,7 @@ def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from sc
           home: HomeOpt = None) -> None:
     """Build or update the index from the sources folder (only new or changed files are embedded)."""
     from rag.embedders import get_embedder
-    from rag.index import build_settings_index
+    from rag.build import build_settings_index
 
     settings = load_settings(home)
     embedder = get_embedder(settings.embedder)
@@ -158,21 +158,15 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
             if not question:
                 break
         try:
-            result = None
-            streamed = ""
-            for item in assistant.stream_answer(question, history):
-                if isinstance(item, Answer):
-                    result = item
-                else:
-                    streamed += item
-                    console.out(item, end="")
-            assert result is not None
-            _print_answer(result, streamed)
-            history.append((question, result.text))
-        except (QuestionError, PromptTooLong) as exc:
+            response = assistant.stream_answer(question, history)
+            for piece in response:
+                console.out(piece, end="")
+            _print_answer(response.answer, response.streamed)
+            history.append((question, response.answer.text))
+        except QuestionError as exc:
             if not interactive:
-                _fail(str(exc))
-            err.print(f"[red]{exc}[/]")
+                raise
+            err.print(f"[red]{escape(str(exc))}[/]")
         if not interactive:
             break
 
@@ -197,7 +191,7 @@ def eval_command(
     from rag import evaluation, reports
     from rag.answer import Assistant
     from rag.embedders import get_embedder
-    from rag.index import build_index
+    from rag.build import build_index
     from rag.support import get_scorer
 
     settings = load_settings(home, generation__model=model)

@@ -8,7 +8,8 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from rag.answer import Answer
-from rag.index import BuildSummary, Index
+from rag.build import BuildSummary
+from rag.index import Index
 
 if TYPE_CHECKING:
     from rag.library import AddReport

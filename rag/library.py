@@ -20,7 +20,8 @@ from pathlib import Path
 from rag.config import Settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import IndexDamaged, IndexProblem, SourceError
-from rag.index import BuildSummary, Index, Progress, build_settings_index, current_build
+from rag.build import BuildSummary, Progress, build_settings_index
+from rag.index import Index, current_build
 from rag.sources import read_source
 
 logger = logging.getLogger(__name__)

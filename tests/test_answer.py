@@ -6,7 +6,7 @@ from rag.citations import Sentence
 from rag.config import ChunkSettings, EvidenceSettings
 from rag.errors import PromptTooLong, QuestionError
 from rag.evidence import Passage, select_passages
-from rag.index import build_index
+from rag.build import build_index
 from rag.language import ABSTAIN, detect_language
 from rag.prompting import fit_prompt
 from rag.retrieval import Retriever

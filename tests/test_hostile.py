@@ -4,11 +4,9 @@ HTML text outside paragraphs, control characters and questions in other language
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
@@ -17,7 +15,8 @@ from rag.config import ChunkSettings, EvidenceSettings
 from rag.errors import IndexDamaged, ModelError, QuestionError, RagError, SourceError
 from rag.evaluation import load_gold
 from rag.evidence import near_duplicates, select_passages
-from rag.index import Index, build_index, current_build
+from rag.build import build_index
+from rag.index import Index, current_build
 from rag.language import is_other_language
 from rag.library import Workspace
 from rag.models import PackagedModel, assemble

@@ -13,7 +13,9 @@ from fakes import FakeEmbedder
 
 from rag.chunking import sentence_texts
 from rag.config import ChunkSettings
-from rag.index import FORMAT_VERSION, BuildInProgress, Index, IndexMismatch, IndexMissing, _BuildLock, build_index
+from rag.build import _BuildLock, build_index
+from rag.errors import BuildInProgress, IndexMismatch, IndexMissing
+from rag.index import FORMAT_VERSION, Index
 from rag.retrieval import Retriever
 
 CHUNKS = ChunkSettings(max_chars=300, overlap_chars=80)
@@ -144,7 +146,7 @@ KILLED_BUILD = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from fakes import FakeEmbedder
     from rag.config import ChunkSettings
-    from rag.index import build_index
+    from rag.build import build_index
     from pathlib import Path
     print("started", flush=True)
     build_index(Path({src!r}), Path({idx!r}), FakeEmbedder(delay={delay}), ChunkSettings(300, 80), rebuild=True)

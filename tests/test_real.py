@@ -13,7 +13,7 @@ from rag.answer import Assistant
 from rag.config import load_settings
 from rag.embedders import get_embedder
 from rag.evaluation import check_thresholds, load_gold, run, summarise
-from rag.index import build_index
+from rag.build import build_index
 from rag.language import ABSTAIN
 from rag.models import DEFAULT_MODEL, REGISTRY
 from rag.retrieval import Retriever

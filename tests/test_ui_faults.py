@@ -38,10 +38,10 @@ def test_sigkill_during_upload_and_index_loses_nothing(tmp_path):
                    capture_output=True)
     before = current_build(home / "index")
     seeds = {p.name: _digest(p) for p in (home / "sources").iterdir()}
-    # a long article (about 2,000 distinct sentences): embedding it takes far longer than the kill delay
+    # a long article (400 distinct sentences): embedding it takes far longer than the kill delay
     sentences = [s for p in sorted((ROOT / "sources").glob("*.txt")) for s in sentence_texts(p.read_text("utf-8"))]
     upload = tmp_path / "long_article.txt"
-    upload.write_text("\n".join(f"Note {i} : {sentences[i % len(sentences)]}" for i in range(2000)), "utf-8")
+    upload.write_text("\n".join(f"Note {i} : {sentences[i % len(sentences)]}" for i in range(400)), "utf-8")
 
     port = free_port()
     proc = start_chat(home, port)
