@@ -7,8 +7,8 @@ e5 (0.80; 0.80–0.90). Another embedder spreads its cosines differently, so the
 something else. For each number this script finds its percentile in e5's own distribution, then the
 cosine at that percentile in the other embedder's distribution, over the same texts:
 - gate floor: the best chunk's cosine for every gold question (answerable and not);
-- support band: the best cosine between each sentence of the seed articles and the sentences of
-  another article (unrelated) or of its own chunk's neighbours.
+- support band: the cosines between every sentence of each seed article and every sentence of the
+  next article (mostly unrelated pairs, with some paraphrases where the articles tell the same facts).
 The printed numbers are what `rag/embedders/base.py` declares for that embedder.
 """
 
@@ -49,7 +49,7 @@ def distributions(spec: str, home: Path) -> tuple[np.ndarray, np.ndarray]:
     ids = sorted(stacked)
     for i, s in enumerate(ids):  # each sentence against the next article's sentences: unrelated-to-related
         other = stacked[ids[(i + 1) % len(ids)]]
-        pairs.append((stacked[s] @ other.T).max(axis=1))
+        pairs.append((stacked[s] @ other.T).ravel())
     return best, np.concatenate(pairs)
 
 

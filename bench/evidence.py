@@ -80,7 +80,6 @@ def main() -> None:
     ap.add_argument("--piaf-questions", type=int, default=200)
     args = ap.parse_args()
     print(machine_line(), flush=True)
-    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)
     embedder = get_embedder(settings.embedder)

@@ -24,7 +24,8 @@ from _common import ROOT, machine_line, peak_rss_mb, save, table  # noqa: E402
 
 from rag.answer import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.evaluation import contains_alias, load_gold  # noqa: E402
+from rag.evaluation import load_gold  # noqa: E402
+from rag.metrics import contains_alias  # noqa: E402
 from rag.llm import LlamaCppLLM  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
 
@@ -90,7 +91,6 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--levers", action="store_true")
     args = ap.parse_args()
-    print(machine_line(), flush=True)
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)

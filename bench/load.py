@@ -15,6 +15,7 @@ the job's status updates, with the largest queue position each user was shown.
 from __future__ import annotations
 
 import argparse
+import html
 import shutil
 import statistics
 import subprocess
@@ -40,6 +41,17 @@ CONVERSATIONS = [
     ["Avec quelle startup d'Elon Musk Microsoft s'est-il associé ?", "Et pour quoi faire ?",
      "Et quand ?"],
 ]
+
+
+def _text(content) -> str:
+    """A chat message's text, whether Gradio sends a string or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", content.get("value", "")))
+    return ""
 
 
 def user(url: str, n: int, questions: list[str], rows: list[dict]) -> None:
@@ -70,10 +82,9 @@ def user(url: str, n: int, questions: list[str], rows: list[dict]) -> None:
         except Exception as exc:  # noqa: BLE001 - reported in the table
             error = f"{type(exc).__name__}: {exc}"[:80]
         done = time.perf_counter()
-        asked = [m["content"] for m in chat if m.get("role") == "user"]
+        asked = [html.unescape(_text(m.get("content"))) for m in chat if m.get("role") == "user"]
         rows.append({"user": n, "turn": turn, "question": question, "error": error,
-                     "own conversation": asked == [q.replace("'", "&#x27;") for q in questions[:turn + 1]]
-                     or asked == questions[:turn + 1],
+                     "own conversation": asked == questions[:turn + 1],
                      "answered": bool(chat) and chat[-1].get("role") == "assistant" and not error,
                      "queue position": position, "waited_s": ((started or done) - submitted),
                      "first_token_s": ((first or done) - submitted), "total_s": done - submitted})

@@ -70,7 +70,6 @@ def main() -> None:
     ap.add_argument("--no-throughput", action="store_true", help="skip the raw-encode comparison")
     args = ap.parse_args()
     print(machine_line(), flush=True)
-    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
 
     texts, questions = load_squad(args.squad)

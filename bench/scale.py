@@ -107,7 +107,6 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=6000, help="how many PIAF sentences to embed for real")
     args = ap.parse_args()
     print(machine_line(), flush=True)
-    print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(0)
 

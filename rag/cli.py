@@ -177,6 +177,9 @@ def eval_command(
     squad: Annotated[Optional[Path], typer.Option(help="A SQuAD-layout file (e.g. PIAF) instead of a gold set.")] = None,
     articles: Annotated[int, typer.Option(help="With --squad: how many articles to index.")] = 40,
     questions: Annotated[int, typer.Option(help="With --squad: how many questions to sample.")] = 100,
+    split: Annotated[Optional[str], typer.Option(help="With --squad: the 'tune' or 'test' half of its articles.")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="'naive': BM25 top 4 chunks of 800 characters, "
+                                                         "a plain prompt, no checks.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", help="Chunks to retrieve.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
@@ -199,10 +202,14 @@ def eval_command(
     for given in (gold, squad):
         if given is not None and not given.is_file():
             raise SettingsError(f"{given} not found")
+    if split is not None and split not in ("tune", "test"):
+        raise SettingsError(f"unknown split {split!r}: use tune or test")
+    if baseline not in (None, "naive"):
+        raise SettingsError(f"unknown baseline {baseline!r}: use naive")
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         if squad is not None:
             corpus = Path(tmp) / "sources"
-            gold_questions = evaluation.squad_gold(squad, corpus, articles, questions)
+            gold_questions = evaluation.squad_gold(squad, corpus, articles, questions, split=split)
             settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
             with _progress() as bar:
                 task = bar.add_task("indexing", total=None)
@@ -214,13 +221,20 @@ def eval_command(
         else:
             gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
         assistant = Assistant.open(settings, embedder=embedder)
+        if baseline == "naive":
+            from rag.baseline import NaiveAssistant
+
+            assistant = NaiveAssistant(settings, assistant.retriever, assistant.llm)  # type: ignore[assignment]
         scorer = get_scorer(judge, embedder, assistant.llm, settings.verify)
         with _progress() as bar:
             task = bar.add_task("questions", total=None)
             run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,
                                            progress=lambda d, t: bar.update(task, completed=d, total=t))
         if squad is not None:
-            run.settings["gold"] = f"{squad} ({articles} articles, {len(gold_questions)} questions)"
+            half = f", {split} half" if split else ""
+            run.settings["gold"] = f"{squad} ({articles} articles{half}, {len(gold_questions)} questions)"
+        if baseline:
+            run.settings["baseline"] = baseline
     for e in run.gold_errors:
         err.print(f"[yellow]gold line {e.line}:[/] {e.message}")
     json_path, md_path = reports.write(out or settings.path(Path("eval/reports")), run.settings, run.summary,

@@ -12,20 +12,17 @@ import json
 import logging
 import re
 import statistics
-import string
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.answer import Answer, Assistant, retrieval_query
+from rag.answer_types import expected_type
 from rag.index import Index
-from rag.lexical import fold
+from rag.metrics import CitationScores, citation_scores, contains_alias, token_f1
 from rag.support import SupportScorer
 
 logger = logging.getLogger(__name__)
-
-_ARTICLES = re.compile(r"\b(le|la|les|l|un|une|des|du|de|d|the|a|an)\b")
-
 
 @dataclass
 class GoldQuestion:
@@ -40,6 +37,17 @@ class GoldQuestion:
     also: list[dict] = field(default_factory=list)  # other {"quote", "source"} stating the same fact
     # character span of the evidence in the source, when known (SQuAD sets)
     span: tuple[int, int] | None = None
+    # what kind of answer it asks for (date, amount, person, why, list…), for figures by type; when the
+    # line gives none, the type read from the question (rag.answer_types) or "other"
+    type: str = ""
+
+    def kind(self) -> str:
+        if not self.answerable:
+            return "unanswerable"
+        if self.type:
+            return self.type
+        asked = expected_type(self.question)
+        return asked.value if asked else "other"
 
 
 @dataclass
@@ -75,78 +83,13 @@ def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
     return questions, errors
 
 
-# -- answer correctness --------------------------------------------------------------------------
-def normalise_answer(text: str) -> str:
-    """Lower case, no accents, no punctuation, no articles, single spaces (SQuAD-style, French-aware)."""
-    text = fold(text).replace("’", "'")
-    text = "".join(" " if ch in string.punctuation or ch in "«»“”" else ch for ch in text)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
-
-
-def contains_alias(answer: str, aliases: list[str]) -> bool:
-    norm = f" {normalise_answer(answer)} "
-    return any(f" {normalise_answer(a)} " in norm for a in aliases if normalise_answer(a))
-
-
-def token_f1(answer: str, aliases: list[str]) -> float:
-    """Best SQuAD token F1 of the answer against any alias."""
-    pred = normalise_answer(answer).split()
-    best = 0.0
-    for alias in aliases:
-        gold = normalise_answer(alias).split()
-        common = sum(min(pred.count(t), gold.count(t)) for t in set(gold))
-        if common:
-            p, r = common / len(pred), common / len(gold)
-            best = max(best, 2 * p * r / (p + r))
-    return best
-
-
-# -- citations (ALCE) ----------------------------------------------------------------------------
-@dataclass
-class CitationScores:
-    sentences: int = 0
-    supported_sentences: int = 0  # supported by the concatenation of what they cite (citation recall)
-    citations: int = 0
-    good_citations: int = 0  # needed and supportive (citation precision)
-    uncited_sentences: int = 0  # the model wrote no citation
-    grounded_sentences: int = 0  # supported by some retrieved passage, whatever they cite
-
-
-def citation_scores(result: Answer, judge: SupportScorer) -> CitationScores:
-    """ALCE citation recall/precision of an answer, judged on the model's own citations."""
-    scores = CitationScores()
-    if result.abstained:
-        return scores
-    evidence = {p.number: p.text for p in result.passages}
-    for s in result.sentences:
-        scores.sentences += 1
-        if any(judge.supports(s.text, t, result.question) for t in evidence.values()):
-            scores.grounded_sentences += 1
-        cited = s.cited
-        if not cited:
-            scores.uncited_sentences += 1
-            continue
-        joint = judge.supports(s.text, " ".join(evidence[n] for n in cited), result.question)
-        scores.supported_sentences += joint
-        for n in cited:
-            scores.citations += 1
-            alone = judge.supports(s.text, evidence[n], result.question)
-            if alone:
-                scores.good_citations += 1
-            elif joint:
-                rest = [m for m in cited if m != n]
-                # needed: without it the others no longer support the sentence
-                if not rest or not judge.supports(s.text, " ".join(evidence[m] for m in rest), result.question):
-                    scores.good_citations += 1
-    return scores
-
-
 # -- running ---------------------------------------------------------------------------------------
 @dataclass
 class QuestionResult:
     id: str
     question: str
+    type: str
+    lang: str
     answerable: bool
     answer: str
     abstained: bool
@@ -207,7 +150,7 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
     cited = {n for s in result.sentences for n in s.attributed} if not result.abstained else set()
     model_cited = {n for s in result.sentences for n in s.cited} if not result.abstained else set()
     return QuestionResult(
-        id=q.id, question=q.question, answerable=q.answerable, answer=result.text, abstained=result.abstained,
+        id=q.id, question=q.question, type=q.kind(), lang=q.lang, answerable=q.answerable, answer=result.text, abstained=result.abstained,
         has_evidence=bool(spans), evidence_rank=rank,
         alias_hit=(not result.abstained) and contains_alias(result.text, q.answers),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
@@ -301,8 +244,26 @@ def summarise(results: list[QuestionResult]) -> dict:
             "prompt_mean": round(statistics.mean([r.prompt_tokens for r in results if r.prompt_tokens] or [0]), 1),
             "answer_mean": round(statistics.mean([r.completion_tokens for r in results if r.completion_tokens] or [0]), 1),
         },
+        "by_type": _by(results, lambda r: r.type),
+        "by_language": _by(results, lambda r: r.lang),
     }
     return summary
+
+
+def is_right(r: QuestionResult) -> bool:
+    """An answerable question answered with a gold alias, or an unanswerable one refused."""
+    return r.alias_hit if r.answerable else r.abstained
+
+
+def _by(results: list[QuestionResult], key: Callable[[QuestionResult], str]) -> dict:
+    """Share of right answers per group (and refusals of answerable questions), with counts."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        groups.setdefault(key(r), []).append(r)
+    return {name: {"right": _share(sum(map(is_right, rs)), len(rs)),
+                   "counts": f"{sum(map(is_right, rs))}/{len(rs)} right; "
+                             f"{sum(r.abstained for r in rs if r.answerable)} refused"}
+            for name, rs in sorted(groups.items())}
 
 
 def flatten(summary: dict, prefix: str = "") -> dict[str, float]:
@@ -374,11 +335,13 @@ def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, l
     return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summarise(results), results, errors)
 
 
-def squad_gold(squad_path: Path, corpus_dir: Path, articles: int, questions: int, seed: int = 0) -> list[GoldQuestion]:
-    """Write the first `articles` articles of a SQuAD file into `corpus_dir`; sample questions on them."""
+def squad_gold(squad_path: Path, corpus_dir: Path, articles: int, questions: int, seed: int = 0,
+               split: str | None = None) -> list[GoldQuestion]:
+    """Write the first `articles` articles of a SQuAD file (or of its tune/test half) into `corpus_dir`;
+    sample questions on them."""
     from rag.squad import load_squad, sample, write_corpus
 
-    texts, qs = load_squad(squad_path, articles)
+    texts, qs = load_squad(squad_path, articles, split)
     write_corpus(texts, corpus_dir)
     return [GoldQuestion(id=q.id, question=q.question, answers=q.answers, quote=texts[q.path][q.start:q.end],
                          source=q.path, span=(q.start, q.end)) for q in sample(qs, questions, seed)]

@@ -22,7 +22,8 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
     lines = ["# Evaluation report", "", f"Run {settings.get('when', '')}", "", "## Settings", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in settings.items() if k != "when"]
     lines += ["", "## Summary", "", "| figure | value | counts |", "|---|---|---|"]
-    for group, values in summary.items():
+    groups = {k: v for k, v in summary.items() if k not in ("by_type", "by_language")}
+    for group, values in groups.items():
         if isinstance(values, dict):
             counts = values.get("counts", "")
             for name, value in values.items():
@@ -30,6 +31,10 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
                     lines.append(f"| {group}.{name} | {value} | {counts if name == next(iter(values)) else ''} |")
         else:
             lines.append(f"| {group} | {values} | |")
+    for key, title in (("by_type", "By question type"), ("by_language", "By question language")):
+        if summary.get(key):
+            lines += ["", f"## {title}", "", "| group | right | counts |", "|---|---|---|"]
+            lines += [f"| {name} | {v['right']} | {v['counts']} |" for name, v in summary[key].items()]
     if gold_errors:
         lines += ["", "## Gold file problems", ""] + [f"- line {e.line}: {e.message}" for e in gold_errors]
     lines += ["", f"## Worst questions (up to {WORST})", ""]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import replace
 
+from rag.answer_types import expected_type, mentions
 from rag.evidence import Passage
 from rag.verify import Reason, Verdict
 
@@ -24,7 +25,7 @@ class Strategy(ABC):
         return verdict.reason in self.repairs
 
     @abstractmethod
-    def passages(self, passages: list[Passage]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
         """The passages for the next attempt (numbered from 1), or None when there is nothing to try."""
 
     def accepts(self, verdict: Verdict) -> bool:
@@ -38,19 +39,35 @@ class BestPassageAlone(Strategy):
     correctly. An answer that mixed passages stands if this attempt fails."""
 
     name = "best_passage_alone"
-    repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.MIXED_PASSAGES})
+    repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER, Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
         if len(passages) < 2:
             return None
         return [replace(passages[-1], number=1)]
+
+
+class PassageWithAskedType(Strategy):
+    """The question asks for a date, an amount, a percentage or a place and the answer gave none: ask
+    again with the best passage that holds one (one the question does not already give), alone."""
+
+    name = "passage_with_asked_type"
+    repairs = frozenset({Reason.WRONG_TYPE})
+
+    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
+        asked = expected_type(verdict.question)
+        if asked is None:
+            return None
+        given = mentions(verdict.question, asked)
+        holding = [p for p in passages if mentions(p.text, asked) - given]
+        return [replace(holding[-1], number=1)] if holding else None
 
 
 class RetryPolicy:
     """Chooses the next attempt from the current verdict; see the module docstring."""
 
     def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2) -> None:
-        self.strategies = strategies if strategies is not None else [BestPassageAlone()]
+        self.strategies = strategies if strategies is not None else [BestPassageAlone(), PassageWithAskedType()]
         self.max_attempts = max_attempts
 
     def next(self, verdict: Verdict, passages: list[Passage], attempts: int,
@@ -61,7 +78,7 @@ class RetryPolicy:
         for strategy in self.strategies:
             if strategy.name in tried or not strategy.applies(verdict):
                 continue
-            chosen = strategy.passages(passages)
+            chosen = strategy.passages(passages, verdict)
             if chosen:
                 return strategy, chosen
         return None

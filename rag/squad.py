@@ -32,11 +32,30 @@ def _file_name(n: int, title: str) -> str:
     return f"{n:03d}_{safe or 'article'}.txt"
 
 
-def load_squad(path: Path, articles: int | None = None) -> tuple[dict[str, str], list[SquadQuestion]]:
-    """Articles (file name -> text: title line, then paragraphs) and questions with their gold span.
+SPLIT_SEED = 20261125
+SPLITS = ("tune", "test")
+
+
+def split_articles(n_articles: int, split: str, seed: int = SPLIT_SEED) -> list[int]:
+    """Article numbers of one half of a SQuAD file: the articles are shuffled with a fixed seed and cut in
+    two, "tune" (where settings may be chosen) and "test" (where figures are reported, never tuned on)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: use tune or test")
+    order = list(range(n_articles))
+    random.Random(seed).shuffle(order)
+    half = order[: n_articles // 2] if split == "tune" else order[n_articles // 2:]
+    return sorted(half)
+
+
+def load_squad(path: Path, articles: int | None = None,
+               split: str | None = None) -> tuple[dict[str, str], list[SquadQuestion]]:
+    """Articles (file name -> text: title line, then paragraphs) and questions with their gold span: the
+    first `articles` articles of the file, or of its `split` half.
 
     Texts are written so that loading them as sources changes nothing, keeping the spans exact."""
     data = json.loads(Path(path).read_text("utf-8"))["data"]
+    if split is not None:
+        data = [data[i] for i in split_articles(len(data), split)]
     if articles is not None:
         data = data[:articles]
     texts: dict[str, str] = {}

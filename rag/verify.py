@@ -10,7 +10,12 @@ stands and, if not, why. Each test is a small public function:
 - `responsive`: the evidence an answer rests on must hold one of the question's distinctive terms
   (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
-  aux entreprises" when only the Azure passage speaks of companies).
+  aux entreprises" when only the Azure passage speaks of companies);
+- `restates`: a sentence that only repeats the question's own words, or copies a heading of the
+  article, answers nothing ("La poutine parfaite représente la poutine parfaite.");
+- `gives_asked_type`: a question asking for a date, an amount, a percentage or a place is answered
+  only by a sentence holding one, taken from its passage and not from the question ("Quand … ?"
+  answered "Microsoft perçoit 20 % des revenus" gives no date).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from rag.answer_types import AnswerType, expected_type, mentions
+from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage
@@ -38,12 +45,14 @@ class Reason(str, Enum):
     MODEL_ABSTAINED = "model_abstained"
     UNSUPPORTED = "unsupported"
     UNRESPONSIVE = "unresponsive"
+    NOT_AN_ANSWER = "not_an_answer"
+    WRONG_TYPE = "wrong_type"
     MIXED_PASSAGES = "mixed_passages"
 
     @property
     def abstains(self) -> bool:
         """Does the assistant answer with the abstention sentence for this reason?"""
-        return self in (Reason.NOTHING_RETRIEVED, Reason.MODEL_ABSTAINED, Reason.UNSUPPORTED, Reason.UNRESPONSIVE)
+        return self not in (Reason.ANSWERED, Reason.MIXED_PASSAGES)
 
     @property
     def explanation(self) -> str:
@@ -56,6 +65,9 @@ _EXPLANATIONS = {
     Reason.MODEL_ABSTAINED: "the model found no answer in the passages",
     Reason.UNSUPPORTED: "no sentence of the answer is supported by the passages",
     Reason.UNRESPONSIVE: "the answer does not address the question",
+    Reason.NOT_AN_ANSWER: "the answer only restates the question or copies a heading",
+    Reason.WRONG_TYPE: "the question asks for a date, an amount, a percentage or a place and the answer gives none "
+                       "from its passages",
     Reason.MIXED_PASSAGES: "the answer mixes passages up: it cites one and takes its words or its fact from another",
 }
 
@@ -67,6 +79,7 @@ class Verdict:
     reason: Reason
     raw: str
     passages: list[Passage]
+    question: str = ""
     sentences: list[Sentence] = field(default_factory=list)
     invalid_citations: int = 0
 
@@ -141,6 +154,46 @@ def mixes_passages(question: str, sentences: list[Sentence], passages: list[Pass
     return False
 
 
+def _headings(passage: Passage, index: "Index | None") -> list[str]:
+    """Lines of the passage's source span that read like headings: short, with no closing punctuation."""
+    text = index.source_text(passage.source_id)[passage.start:passage.end] if index is not None else passage.text
+    lines = [text[s.start:s.end].strip() for s in split_sentences(text)]
+    return [line for line in lines if line and len(line.split()) <= 10 and line[-1] not in ".!?:;…»\")"]
+
+
+def restates(question: str, sentence: Sentence, passages: list[Passage], index: "Index | None" = None) -> bool:
+    """Does the sentence say nothing beyond the question's words and a heading of its passages? "La
+    poutine parfaite représente la poutine parfaite" to "Que représente la poutine parfaite ?", or
+    "Deux visions de l'intelligence artificielle" copied from a section heading."""
+    own = set(tokenize(sentence.text)) - set(tokenize(question))
+    if not own:
+        return True
+    for p in passages:
+        if p.number in sentence.attributed:
+            for heading in _headings(p, index):
+                if own <= set(tokenize(heading)):
+                    return True
+    return False
+
+
+def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Passage],
+                     asked: AnswerType | None = None) -> bool:
+    """When the question asks for a date, an amount, a percentage or a place: does a supported sentence
+    give one that the passage it rests on holds and the question does not? "En quelle année le contrat
+    a-t-il été signé ?" answered "Le contrat prévoit 20 % des revenus [2]" gives no year."""
+    asked = asked or expected_type(question)
+    if asked is None:
+        return True
+    given = mentions(question, asked)
+    texts = {p.number: p.text for p in passages}
+    for s in sentences:
+        if s.supported:
+            evidence = " ".join(texts.get(n, "") for n in s.attributed)
+            if (mentions(s.text, asked) - given) & mentions(evidence, asked):
+                return True
+    return False
+
+
 class Verifier:
     """Turns a model reply into a `Verdict` (see the module docstring)."""
 
@@ -150,12 +203,17 @@ class Verifier:
 
     def __call__(self, question: str, raw: str, passages: list[Passage], index: "Index") -> Verdict:
         if not raw or is_abstention(raw):
-            return Verdict(Reason.MODEL_ABSTAINED, raw, passages)
+            return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin)
-        verdict = Verdict(Reason.ANSWERED, raw, passages, parsed.sentences, parsed.invalid_citations)
-        if not any(s.supported for s in parsed.sentences):
+        verdict = Verdict(Reason.ANSWERED, raw, passages, question, parsed.sentences, parsed.invalid_citations)
+        supported = [s for s in parsed.sentences if s.supported]
+        if not supported:
             verdict.reason = Reason.UNSUPPORTED
+        elif all(restates(question, s, passages, index) for s in supported):
+            verdict.reason = Reason.NOT_AN_ANSWER
+        elif not gives_asked_type(question, parsed.sentences, passages):
+            verdict.reason = Reason.WRONG_TYPE
         elif not responsive(question, parsed.sentences, passages, index, self.settings.rare_term_share):
             verdict.reason = Reason.UNRESPONSIVE
         elif mixes_passages(question, parsed.sentences, passages, self.settings.min_borrowed_terms):

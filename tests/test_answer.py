@@ -280,3 +280,38 @@ def test_a_rebuild_swapped_in_during_generation_does_not_change_that_answer(assi
     assert not result.abstained and result.reason is Reason.ANSWERED
     cited = [p for p in result.passages if p.number in result.sentences[0].attributed]
     assert cited and cited[0].path.startswith("003_") and "1 milliard" in cited[0].text
+
+
+def test_an_answer_without_the_asked_type_is_asked_again_on_a_passage_that_holds_one(assistant_with):
+    question = "En quelle année Microsoft a-t-il injecté 1 milliard de dollars dans OpenAI ?"
+    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI sous forme de crédits [1].",
+                       "Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
+    result = a.answer(question)
+    assert len(a.llm.prompts) == 2 and result.attempts == 2
+    assert not result.abstained and result.reason is Reason.ANSWERED and "2019" in result.text
+    assert [p.number for p in result.passages] == [1] and "2019" in result.passages[0].text
+    # without a second chance, an answer giving no year is refused
+    again = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI sous forme de crédits [1].",
+                           "Je ne sais pas.")
+    refused = again.answer(question)
+    assert refused.abstained and refused.reason is Reason.WRONG_TYPE
+
+
+def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
+    from rag.verify import gives_asked_type, restates
+
+    heading = _passage(1, "Deux visions de l’intelligence artificielle\nMicrosoft veut verrouiller l’accès.")
+    question = "Que représente la poutine parfaite ?"
+    echo = Sentence("La poutine parfaite représente la poutine parfaite", [1], supported=True, attributed=[1])
+    assert restates(question, echo, [heading])
+    assert not restates(question, Sentence("La poutine parfaite représente l'AGI", [1], attributed=[1]), [heading])
+    copied = Sentence("Deux visions de l'intelligence artificielle", [1], supported=True, attributed=[1])
+    assert restates("Quelle est la position de Microsoft ?", copied, [heading])
+    passages = [_passage(1, "Le contrat prévoit 20 % des revenus."), _passage(2, "Le contrat a été signé en 2019.")]
+    no_year = Sentence("Le contrat prévoit 20 % des revenus", [1], supported=True, attributed=[1])
+    year = Sentence("Le contrat a été signé en 2019", [2], supported=True, attributed=[2])
+    assert not gives_asked_type("En quelle année le contrat a-t-il été signé ?", [no_year], passages)
+    assert gives_asked_type("En quelle année le contrat a-t-il été signé ?", [year], passages)
+    # the question's own year is not an answer to it
+    assert not gives_asked_type("Quel mois de 2019 le contrat a-t-il été signé ?", [year], passages)
+    assert gives_asked_type("Pourquoi le contrat a-t-il été signé ?", [no_year], passages)  # no type to check

@@ -6,9 +6,9 @@ import pytest
 
 from rag.answer import Answer
 from rag.citations import Sentence
-from rag.evaluation import (GoldQuestion, QuestionResult, CitationScores, check_thresholds, citation_scores, contains_alias,
-                            load_gold, normalise_answer, summarise, token_f1)
-from rag.prompting import Passage
+from rag.evaluation import GoldQuestion, QuestionResult, check_thresholds, load_gold, summarise
+from rag.evidence import Passage
+from rag.metrics import CitationScores, citation_scores, contains_alias, normalise_answer, token_f1
 from rag.support import LexicalScorer, get_scorer
 
 P1 = "Microsoft a investi 1 milliard de dollars dans OpenAI en 2019."
@@ -117,7 +117,8 @@ def test_an_unknown_judge_is_an_error_not_a_fallback():
 
 
 def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=1000.0) -> QuestionResult:
-    return QuestionResult(id="x", question="q", answerable=answerable, answer="a", abstained=abstained,
+    return QuestionResult(id="x", question="q", type="amount" if answerable else "unanswerable", lang="fr",
+                          answerable=answerable, answer="a", abstained=abstained,
                           has_evidence=answerable, evidence_rank=rank, alias_hit=alias, f1=0.0, cites_quote=0,
                           cites_total=0, model_cites_quote=0, model_cites_total=0, invalid_citations=invalid,
                           citation=CitationScores(), total_ms=ms, first_token_ms=ms / 2, prompt_tokens=10,
@@ -139,3 +140,35 @@ def test_a_fact_stated_in_two_places_counts_in_either():
     assert spans == [("a", 7, 32), ("b", 10, 36)]
     assert _holds("b", 0, 38, spans) and _holds("a", 0, 33, spans)
     assert not _holds("a", 10, 38, spans) and not _holds("b", 12, 38, spans)
+
+
+def test_figures_by_question_type_and_language():
+    rows = [result(alias=True), result(alias=False), result(abstained=True, alias=False),
+            result(answerable=False, abstained=True), result(answerable=False, abstained=False)]
+    rows[1].type, rows[1].lang = "date", "en"
+    summary = summarise(rows)
+    assert summary["by_type"]["amount"] == {"right": 0.5, "counts": "1/2 right; 1 refused"}
+    assert summary["by_type"]["date"]["right"] == 0.0
+    assert summary["by_type"]["unanswerable"] == {"right": 0.5, "counts": "1/2 right; 0 refused"}
+    assert summary["by_language"]["en"]["counts"] == "0/1 right; 0 refused"
+    from rag.reports import markdown
+
+    text = markdown({}, summary, rows, [])
+    assert "## By question type" in text and "| date | 0.0 | 0/1 right; 0 refused |" in text
+
+
+def test_the_type_of_a_gold_line_or_the_one_read_from_the_question():
+    assert GoldQuestion(id="a", question="Quand ?", answers=["x"], type="date").kind() == "date"
+    assert GoldQuestion(id="b", question="En quelle année GPT-3 est-il sorti ?", answers=["2020"]).kind() == "date"
+    assert GoldQuestion(id="c", question="Pourquoi ?", answers=["x"]).kind() == "other"
+    assert GoldQuestion(id="d", question="Quand ?", answerable=False).kind() == "unanswerable"
+
+
+def test_piaf_halves_are_disjoint_fixed_and_cover_every_article():
+    from rag.squad import split_articles
+
+    tune, test = split_articles(240, "tune"), split_articles(240, "test")
+    assert len(tune) == len(test) == 120 and not set(tune) & set(test) and set(tune) | set(test) == set(range(240))
+    assert split_articles(240, "tune") == tune
+    with pytest.raises(ValueError):
+        split_articles(240, "dev")

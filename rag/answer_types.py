@@ -1,0 +1,94 @@
+"""What kind of answer a question asks for, and whether a text holds one.
+
+`expected_type` reads the question's own words: "quand", "en quelle année", "jusqu'à quand" ask for a
+date; "combien", "quel montant" for an amount (a number); "quel pourcentage" for a percentage; "où",
+"dans quel pays" for a place (a proper name); English forms too. Anything else (qui, quel, pourquoi,
+comment…) has no type this module can check, and None is returned: the checks built on it only ever
+apply to the four types a pattern can recognise reliably.
+
+`mentions(text, type)` gives the entities of that type in a text (years, months and relative dates;
+numbers and number words; percentages; capitalised names), so that the verifier can ask: does the
+answer give an entity of the asked type that its passage holds and the question did not already give?
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from rag.lexical import fold
+
+
+class AnswerType(str, Enum):
+    DATE = "date"
+    AMOUNT = "amount"
+    PERCENTAGE = "percentage"
+    PLACE = "place"
+
+
+_ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel…" anything else
+    (AnswerType.PERCENTAGE, r"\b(quel(le)? pourcentage|quelle part (du|des|de la)|what percentage|what share|"
+                            r"how many percent)\b"),
+    (AnswerType.DATE, r"\b(quand|en quelle ann[ée]e|quelle ann[ée]e|[àa] quelle date|quelle date|quel jour|"
+                      r"jusqu'?[àa] quand|depuis quand|en quel mois|quel mois|avant quelle ann[ée]e|"
+                      r"when|what year|which year|in what year|what date|until when|since when|"
+                      r"which month|what month)\b"),
+    (AnswerType.AMOUNT, r"\b(combien|quel montant|quelle somme|de quel montant|quel est le montant|"
+                        r"quel plafond|how much|how many|what amount|how large|how big)\b"),
+    (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
+                       r"where|which country|which city|in which country|in which city)(\s|$)"),
+]
+
+_MONTHS = ("janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre "
+           "decembre january february march april may june july august september october november december")
+_NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente quarante "
+                 "cinquante cent cents mille million millions milliard milliards dizaine dizaines centaine "
+                 "centaines douzaine two three four five six seven eight nine ten twelve twenty hundred "
+                 "hundreds thousand thousands million millions billion billions dozen dozens")
+_DATE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b|\b(" + "|".join(_MONTHS.split()) + r")\b|"
+                   r"\b(il y a \w+ ans?|\w+ years? ago|aujourd'hui|today|fin|début|mi-|end of|early|late)\b",
+                   re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
+_PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*(%|pour ?cent|percent)", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
+
+
+_FR_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+_EN_MONTHS = "january february march april may june july august september october november december".split()
+# The same entity in French and English, so that an English answer to a French passage is recognised.
+_CANONICAL = {
+    **{m: f"month{i}" for i, m in enumerate(_FR_MONTHS, 1)}, **{m: f"month{i}" for i, m in enumerate(_EN_MONTHS, 1)},
+    "fevrier": "month2", "aout": "month8", "decembre": "month12",
+    **{w: str(n) for n, ws in {2: "deux two", 3: "trois three", 4: "quatre four", 5: "cinq five", 6: "six",
+                              7: "sept seven", 8: "huit eight", 9: "neuf nine", 10: "dix ten", 12: "douze twelve",
+                              20: "vingt twenty"}.items() for w in ws.split()},
+    "milliard": "billion", "milliards": "billion", "billions": "billion", "millions": "million",
+    "dizaine": "dozens", "dizaines": "dozens", "dozen": "dozens", "douzaine": "dozens",
+    "centaine": "hundreds", "centaines": "hundreds", "hundred": "hundreds", "cent": "hundreds", "cents": "hundreds",
+    "mille": "thousands", "thousand": "thousands",
+}
+
+
+def expected_type(question: str) -> AnswerType | None:
+    """The type of answer the question asks for, when its words say so clearly."""
+    q = " " + question.lower().replace("’", "'") + " "
+    for answer_type, pattern in _ASKS:
+        if re.search(pattern, q):
+            return answer_type
+    return None
+
+
+def mentions(text: str, answer_type: AnswerType) -> set[str]:
+    """The entities of `answer_type` in `text`, folded (lower case, no accents)."""
+    if answer_type is AnswerType.DATE:
+        found = {m.group(0) for m in _DATE.finditer(text) if m.group(1) or m.group(2)}
+        vague = {m.group(3) for m in _DATE.finditer(text) if m.group(3)}
+        found |= {v for v in vague if re.search(r"\d|ans|years|ago", v)}
+    elif answer_type is AnswerType.AMOUNT:
+        found = {m.group(0) for m in _NUMBER.finditer(text)}
+    elif answer_type is AnswerType.PERCENTAGE:
+        found = {re.sub(r"\s+", "", m.group(0)) for m in _PERCENT.finditer(text)}
+    else:
+        found = {m.group(0) for m in _NAME.finditer(text)}
+    folded = {fold(f.replace(" ", "")) for f in found}
+    return {_CANONICAL.get(f, f) for f in folded}

@@ -1,0 +1,40 @@
+"""Reading the expected answer type from a question, and finding entities of a type in a text."""
+
+import pytest
+
+from rag.answer_types import AnswerType, expected_type, mentions
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Quand ChatGPT a-t-il été lancé ?", AnswerType.DATE),
+    ("En quelle année GPT-3 a-t-il été publié ?", AnswerType.DATE),
+    ("Jusqu'à quand Microsoft veut-il un accès ?", AnswerType.DATE),
+    ("When was the contract signed?", AnswerType.DATE),
+    ("Combien Microsoft a-t-il investi ?", AnswerType.AMOUNT),
+    ("Quel est le montant du programme ?", AnswerType.AMOUNT),
+    ("How much did Microsoft invest?", AnswerType.AMOUNT),
+    ("Quel pourcentage des revenus Microsoft perçoit-il ?", AnswerType.PERCENTAGE),
+    ("Où se trouve le siège ?", AnswerType.PLACE),
+    ("Dans quel pays est SoftBank ?", AnswerType.PLACE),
+    ("Qui dirige Microsoft ?", None),
+    ("Pourquoi OpenAI veut-elle ses centres de données ?", None),
+    ("Microsoft ou OpenAI : qui a le plus investi ?", None),  # "ou" is not "où"
+])
+def test_expected_type(question, expected):
+    assert expected_type(question) is expected
+
+
+def test_mentions_by_type():
+    text = "Fin 2022, Microsoft a investi 10 milliards de dollars, soit 20 % du total, au Japon en mai."
+    assert {"2022", "month5"} <= mentions(text, AnswerType.DATE)
+    assert {"10", "billion", "20"} <= mentions(text, AnswerType.AMOUNT)
+    assert mentions(text, AnswerType.PERCENTAGE) == {"20%"}
+    assert {"microsoft", "japon"} <= mentions(text, AnswerType.PLACE)
+    assert mentions("Les discussions sont tendues.", AnswerType.DATE) == set()
+    assert mentions("trois domaines clés", AnswerType.AMOUNT) == {"3"}
+
+
+def test_the_same_entity_in_french_and_english():
+    assert mentions("three areas", AnswerType.AMOUNT) == mentions("trois domaines", AnswerType.AMOUNT) == {"3"}
+    assert mentions("in May 2025", AnswerType.DATE) == mentions("en mai 2025", AnswerType.DATE)
+    assert "billion" in mentions("1 billion dollars", AnswerType.AMOUNT) & mentions("1 milliard", AnswerType.AMOUNT)
