@@ -230,7 +230,8 @@ class Assistant:
         passages = select_passages(query, hits, self.settings.evidence, index, query_vector)
         clock.lap("passages_ms")
         gate = self.settings.gate
-        min_dense = retriever.embedder.scale.relevant if gate.min_dense_score is None else gate.min_dense_score
+        across = bool(hits) and detect_language(hits[0].chunk.text) != language
+        min_dense = retriever.embedder.scale.floor(across) if gate.min_dense_score is None else gate.min_dense_score
         if not passages or not found_relevant(hits, min_dense, gate.min_lexical_score):
             clock.mark("total_ms")
             return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [])

@@ -315,3 +315,19 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     # the question's own year is not an answer to it
     assert not gives_asked_type("Quel mois de 2019 le contrat a-t-il été signé ?", [year], passages)
     assert gives_asked_type("Pourquoi le contrat a-t-il été signé ?", [no_year], passages)  # no type to check
+
+
+def test_an_english_question_is_not_judged_on_words_the_french_articles_cannot_hold(assistant_with):
+    from rag.verify import responsive
+
+    a = assistant_with()
+    index = a.retriever.index
+    hits = a.retriever.search("construire ses propres centres de données dépendance envers Microsoft", k=3)
+    passages = select_passages("centres de données", hits, EvidenceSettings(), index)
+    best = passages[-1]
+    assert "centres de données" in best.text
+    s = Sentence("OpenAI wants to reduce its dependence on Microsoft", [best.number], supported=True,
+                 attributed=[best.number])
+    assert responsive("Why does OpenAI want to build its own data centers?", [s], passages, index)
+    # a French question whose distinctive words no article holds is still unresponsive
+    assert not responsive("Pourquoi OpenAI veut-elle des jardins zoologiques ?", [s], passages, index)
