@@ -144,13 +144,14 @@ def build_app(workspace: Workspace) -> gr.Blocks:
 
         chat_io = [question, chatbot, conversation, evidence, k, model, temperature]
         chat_out = [question, chatbot, conversation, evidence]
-        send.click(respond, chat_io, chat_out, api_name="chat")  # the conversation is per session
-        question.submit(respond, chat_io, chat_out, api_name=False)
+        # every event that runs the model waits in one queue, so each user sees their place in it
+        send.click(respond, chat_io, chat_out, api_name="chat", concurrency_id="model")  # conversation per session
+        question.submit(respond, chat_io, chat_out, api_name=False, concurrency_id="model")
         new_chat.click(lambda: ([], [], EMPTY_EVIDENCE), None, [chatbot, conversation, evidence], api_name=False)
         add.click(upload, files, [sources_message, sources_table, to_remove, files], api_name="add_sources")
         remove_button.click(remove, to_remove, [sources_message, sources_table, to_remove], api_name="remove_source")
         rebuild_button.click(rebuild, None, [sources_message, sources_table, to_remove], api_name="rebuild")
-        gr.api(api_answer, api_name="answer")
+        gr.api(api_answer, api_name="answer", concurrency_id="model")
         demo.load(start, None, [status, sources_table, to_remove, question, send], api_name=False)
     return demo
 

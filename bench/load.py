@@ -8,8 +8,9 @@ port of 127.0.0.1 over the seed articles, then for each user count runs that man
 separate gradio_client session calling the chat's `/chat` endpoint, which keeps each session's
 conversation on the server. Each user asks a lead question and follow-ups ("Et …") that only make sense
 in its own conversation. Bounded: a fixed number of requests, each with a timeout; only loopback.
-Waiting time is from submitting a question to the server starting on it (Gradio's queue), read from
-the job's status updates, with the largest queue position each user was shown.
+Waiting time is from submitting a question to the server starting on it (Gradio's queue, which the
+page shows each waiting user as "queue: n/m"), read from the job's status updates, with the largest
+queue position each user was shown; total is from submitting to the checked answer.
 """
 
 from __future__ import annotations
@@ -63,15 +64,13 @@ def user(url: str, n: int, questions: list[str], rows: list[dict]) -> None:
     for turn, question in enumerate(questions):
         submitted = time.perf_counter()
         job = client.submit(question, chat, "", 6, "qwen2.5-coder-1.5b", 0.0, api_name="/chat")
-        started, first, position = None, None, 0
+        started, position = None, 0
         while not job.done():
             status = job.status()
             if status.code == Status.IN_QUEUE and status.rank is not None:
                 position = max(position, status.rank + 1)
             if started is None and status.code in (Status.PROCESSING, Status.ITERATING):
                 started = time.perf_counter()
-            if first is None and status.code == Status.ITERATING:
-                first = time.perf_counter()
             if time.perf_counter() - submitted > TIMEOUT_S:
                 job.cancel()
                 break
@@ -87,7 +86,7 @@ def user(url: str, n: int, questions: list[str], rows: list[dict]) -> None:
                      "own conversation": asked == questions[:turn + 1],
                      "answered": bool(chat) and chat[-1].get("role") == "assistant" and not error,
                      "queue position": position, "waited_s": ((started or done) - submitted),
-                     "first_token_s": ((first or done) - submitted), "total_s": done - submitted})
+                     "total_s": done - submitted})
 
 
 def run(url: str, users: int, questions: int) -> list[dict]:
@@ -137,7 +136,6 @@ def main() -> None:
                 "max queue position": max((r["queue position"] for r in rows), default=0),
                 "waited p50 s": pct([r["waited_s"] for r in rows], 50),
                 "waited p95 s": pct([r["waited_s"] for r in rows], 95),
-                "first token p50 s": pct([r["first_token_s"] for r in rows], 50),
                 "total p50 s": pct([r["total_s"] for r in rows], 50),
                 "total p95 s": pct([r["total_s"] for r in rows], 95)})
             print(table([summary[-1]]), flush=True)

@@ -8,13 +8,16 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rag.embedders import Embedder
+from rag.embedders import CosineScale, Embedder
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats
 
 
 class FakeEmbedder(Embedder):
     """Hashed bag of stems: texts sharing words get similar vectors. Counts what it embeds."""
+
+    # bag-of-words cosines: unrelated texts near 0, a question and its passage around 0.3–0.6
+    scale = CosineScale(0.3, 0.3, 0.8, "tests: the fake embedder's own cosines")
 
     def __init__(self, dim: int = 64, delay: float = 0.0, id: str = "fake-embedder-1") -> None:
         self.dim = dim

@@ -331,3 +331,17 @@ def test_an_english_question_is_not_judged_on_words_the_french_articles_cannot_h
     assert responsive("Why does OpenAI want to build its own data centers?", [s], passages, index)
     # a French question whose distinctive words no article holds is still unresponsive
     assert not responsive("Pourquoi OpenAI veut-elle des jardins zoologiques ?", [s], passages, index)
+
+
+def test_the_gate_takes_the_embedders_floor_unless_a_setting_overrides_it(assistant_with, seeded_project):
+    from dataclasses import replace
+
+    from rag.config import GateSettings
+
+    question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
+    a = assistant_with("Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
+    assert a.retriever.embedder.scale.relevant == 0.3 and not a.answer(question).abstained
+    strict = replace(seeded_project, gate=GateSettings(min_dense_score=0.999, min_lexical_score=1e9))
+    b = Assistant(strict, a.retriever, FakeLLM(["Microsoft a injecté 1 milliard [1]."]), LexicalScorer())
+    result = b.answer(question)
+    assert result.abstained and result.reason is Reason.NOTHING_RETRIEVED and b.llm.prompts == []

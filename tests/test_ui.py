@@ -182,3 +182,21 @@ def test_the_answer_api_cleans_control_characters_and_refuses_other_languages(ap
     assert "\x00" not in result["question"] and not result["abstained"] and "milliard" in result["text"]
     with pytest.raises(Exception, match="French or English"):
         client.predict("Wie viel hat Microsoft in OpenAI investiert?", [], api_name="/answer")
+
+
+def test_a_waiting_user_sees_their_place_in_the_queue(app_url, browser):
+    """One generation at a time: a second user asking while the first is answered is shown the queue."""
+    import re
+
+    url, _ = app_url
+    first, second = (browser.new_page(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    for page in (first, second):
+        page.goto(url)
+        page.locator("#question textarea:enabled").wait_for(timeout=180_000)
+    _ask(first, "Quelle plateforme cloud de Microsoft OpenAI utilise-t-elle ?")
+    _ask(second, "Quel assistant IA de Microsoft utilise les modèles d'OpenAI ?")
+    second.get_by_text(re.compile(r"queue:\s*1/")).first.wait_for(timeout=60_000)
+    second.screenshot(path=str(ARTIFACTS / "ui-queue.png"), full_page=True)
+    for page in (first, second):
+        page.locator("#chat a.rag-cite, #chat .rag-abstain").first.wait_for(timeout=180_000)
+        page.close()
