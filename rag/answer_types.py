@@ -1,7 +1,7 @@
 """What kind of answer a question asks for, and whether a text holds one.
 
-`expected_type` reads the question's own words: "quand", "en quelle année", "jusqu'à quand" ask for a
-date; "combien", "quel montant" for an amount (a number); "quel pourcentage" for a percentage; "où",
+`expected_type` reads the question's own words: "en quelle année", "jusqu'à quand" ask for a date, a
+bare "quand" for a date or a moment told by an event ("lorsque…", "après la guerre"); "combien", "quel montant" for an amount (a number); "quel pourcentage" for a percentage; "où",
 "dans quel pays" for a place (a proper name); English forms too. Anything else (qui, quel, pourquoi,
 comment…) has no type this module can check, and None is returned: the checks built on it only ever
 apply to the four types a pattern can recognise reliably.
@@ -21,6 +21,7 @@ from rag.lexical import fold
 
 class AnswerType(str, Enum):
     DATE = "date"
+    WHEN = "when"  # a bare "quand"/"when": a date, or a moment told by an event ("lorsque…", "après…")
     AMOUNT = "amount"
     PERCENTAGE = "percentage"
     PLACE = "place"
@@ -29,10 +30,11 @@ class AnswerType(str, Enum):
 _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel…" anything else
     (AnswerType.PERCENTAGE, r"\b(quel(le)? pourcentage|quelle part (du|des|de la)|what percentage|what share|"
                             r"how many percent)\b"),
-    (AnswerType.DATE, r"\b(quand|en quelle ann[ée]e|quelle ann[ée]e|[àa] quelle date|quelle date|quel jour|"
+    (AnswerType.DATE, r"\b(en quelle ann[ée]e|quelle ann[ée]e|[àa] quelle date|quelle date|quel jour|"
                       r"jusqu'?[àa] quand|depuis quand|en quel mois|quel mois|avant quelle ann[ée]e|"
-                      r"when|what year|which year|in what year|what date|until when|since when|"
+                      r"what year|which year|in what year|what date|until when|since when|"
                       r"which month|what month)\b"),
+    (AnswerType.WHEN, r"\b(quand|when)\b"),
     (AnswerType.AMOUNT, r"\b(combien|quel montant|quelle somme|de quel montant|quel est le montant|"
                         r"quel plafond|how much|how many|what amount|how large|how big)\b"),
     (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
@@ -45,9 +47,11 @@ _NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze quinz
                  "cinquante cent cents mille million millions milliard milliards dizaine dizaines centaine "
                  "centaines douzaine two three four five six seven eight nine ten twelve twenty hundred "
                  "hundreds thousand thousands million millions billion billions dozen dozens")
-_DATE = re.compile(r"\b(1[89]\d{2}|20\d{2})\b|\b(" + "|".join(_MONTHS.split()) + r")\b|"
+_DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(" + "|".join(_MONTHS.split()) + r")\b|"
                    r"\b(il y a \w+ ans?|\w+ years? ago|aujourd'hui|today|fin|début|mi-|end of|early|late)\b",
                    re.IGNORECASE)
+_MOMENT = re.compile(r"\b(avant|après|apres|pendant|lors|lorsque|durant|depuis|dès|des|jusqu|quand|au moment|"
+                     r"before|after|during|since|until|when|while|once)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*(%|pour ?cent|percent)", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
@@ -69,6 +73,24 @@ _CANONICAL = {
 }
 
 
+_YES_NO = re.compile(r"^\s*(est-ce qu|y a-t-il|[\w'-]+-(t-)?(il|elle|ils|elles|on)\b|(is|are|was|were|do|does|did|"
+                     r"has|have|had|can|could|will|would|should)\s)", re.IGNORECASE)
+
+
+_OPEN = re.compile(r"\b(qui|que|qu|quoi|quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|combien|"
+                   r"comment|pourquoi|où|quand|what|which|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
+
+
+def is_yes_no(question: str) -> bool:
+    """Is it a closed question ("Moab est-il un désert ?", "Est-ce que…", "Is the MOU binding?")? Its
+    answer may rightly repeat the question's words. A question word anywhere makes it open ("Sous
+    quelle forme … a-t-elle été versée ?")."""
+    q = question.replace("’", "'")
+    if _OPEN.search(q.lower().replace("est-ce qu", "")):
+        return False
+    return bool(_YES_NO.search(q)) or bool(re.search(r"\b(est|sont|était|a)-(t-)?(il|elle|ils|elles)\b", q))
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The type of answer the question asks for, when its words say so clearly."""
     q = " " + question.lower().replace("’", "'") + " "
@@ -80,10 +102,12 @@ def expected_type(question: str) -> AnswerType | None:
 
 def mentions(text: str, answer_type: AnswerType) -> set[str]:
     """The entities of `answer_type` in `text`, folded (lower case, no accents)."""
-    if answer_type is AnswerType.DATE:
+    if answer_type in (AnswerType.DATE, AnswerType.WHEN):
         found = {m.group(0) for m in _DATE.finditer(text) if m.group(1) or m.group(2)}
         vague = {m.group(3) for m in _DATE.finditer(text) if m.group(3)}
         found |= {v for v in vague if re.search(r"\d|ans|years|ago", v)}
+        if answer_type is AnswerType.WHEN:
+            found |= {m.group(0) for m in _MOMENT.finditer(text)}
     elif answer_type is AnswerType.AMOUNT:
         found = {m.group(0) for m in _NUMBER.finditer(text)}
     elif answer_type is AnswerType.PERCENTAGE:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, expected_type, mentions
+from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -170,7 +170,7 @@ def restates(question: str, sentence: Sentence, passages: list[Passage], index: 
     "Deux visions de l'intelligence artificielle" copied from a section heading."""
     own = set(tokenize(sentence.text)) - set(tokenize(question))
     if not own:
-        return True
+        return not is_yes_no(question)  # "Moab est un désert." answers "Moab est-il un désert ?"
     for p in passages:
         if p.number in sentence.attributed:
             for heading in _headings(p, index):

@@ -6,10 +6,10 @@ from rag.answer_types import AnswerType, expected_type, mentions
 
 
 @pytest.mark.parametrize("question, expected", [
-    ("Quand ChatGPT a-t-il été lancé ?", AnswerType.DATE),
+    ("Quand ChatGPT a-t-il été lancé ?", AnswerType.WHEN),
     ("En quelle année GPT-3 a-t-il été publié ?", AnswerType.DATE),
     ("Jusqu'à quand Microsoft veut-il un accès ?", AnswerType.DATE),
-    ("When was the contract signed?", AnswerType.DATE),
+    ("When was the contract signed?", AnswerType.WHEN),
     ("Combien Microsoft a-t-il investi ?", AnswerType.AMOUNT),
     ("Quel est le montant du programme ?", AnswerType.AMOUNT),
     ("How much did Microsoft invest?", AnswerType.AMOUNT),
@@ -38,3 +38,16 @@ def test_the_same_entity_in_french_and_english():
     assert mentions("three areas", AnswerType.AMOUNT) == mentions("trois domaines", AnswerType.AMOUNT) == {"3"}
     assert mentions("in May 2025", AnswerType.DATE) == mentions("en mai 2025", AnswerType.DATE)
     assert "billion" in mentions("1 billion dollars", AnswerType.AMOUNT) & mentions("1 milliard", AnswerType.AMOUNT)
+
+
+def test_a_bare_when_accepts_a_moment_told_by_an_event_and_old_years_are_years():
+    from rag.answer_types import is_yes_no
+
+    assert expected_type("Quand la dette est-elle dépréciée ?") is AnswerType.WHEN
+    assert "lorsque" in mentions("La dette est dépréciée lorsque la France redevient royaliste.", AnswerType.WHEN)
+    assert mentions("Washington quitta Philadelphie en 1777.", AnswerType.DATE) == {"1777"}
+    assert mentions("Les discussions sont tendues.", AnswerType.WHEN) == set()
+    assert is_yes_no("Moab est-il un désert ?") and is_yes_no("Y a-t-il des interpellations ?")
+    assert is_yes_no("Le protocole d'entente est-il contraignant ?") and is_yes_no("Is the MOU binding?")
+    assert not is_yes_no("Quand ChatGPT a-t-il été lancé ?") and not is_yes_no("Combien Microsoft a-t-il investi ?")
+    assert not is_yes_no("What is Stargate?") and not is_yes_no("Dans quel pays est SoftBank ?")
