@@ -140,7 +140,12 @@ def main() -> None:
                                                    window_chars=settings.chunk.max_chars))
         assistant_whole = Assistant(whole, assistant.retriever, recorder, assistant.scorer)  # type: ignore[arg-type]
         configs.append(summary(run_set(assistant_whole, questions), "whole chunks as passages"))
-        cols = ["config", "n", "correct", "first_token p50", "total p50", "total p95", "prompt tok"]
+        # prompt-lookup speculative decoding: the same pipeline, drafts taken from the prompt's n-grams
+        lookup = RecordingLLM(LlamaCppLLM(model_path, g.n_ctx, g.n_threads, prompt_lookup=10))
+        assistant_lookup = Assistant(settings, assistant.retriever, lookup, assistant.scorer)  # type: ignore[arg-type]
+        assistant_lookup.answer(questions[0].question)  # warm its prompt prefix too
+        configs.append(summary(run_set(assistant_lookup, questions), "prompt-lookup decoding (10 draft tokens)"))
+        cols = ["config", "n", "correct", "first_token p50", "decode p50", "total p50", "total p95", "prompt tok"]
         print("\n## Levers\n")
         print(table(configs, cols))
         results["levers"] = configs

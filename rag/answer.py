@@ -194,7 +194,8 @@ class Assistant:
             from rag.models import resolve_model
 
             g = settings.generation
-            llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads)
+            llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
+                              g.prompt_lookup)
         return cls(settings, retriever, llm, get_scorer(judge, embedder, llm, settings.verify))
 
     @property

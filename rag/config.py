@@ -103,6 +103,9 @@ class GenerationSettings:
     n_threads: int = 2
     max_tokens: int = 160
     temperature: float = 0.0
+    # prompt-lookup speculative decoding: draft tokens per step (0 = off); measured by
+    # `python bench/latency.py --levers` (README, "Where the seconds go")
+    prompt_lookup: int = 0
 
 
 @dataclass

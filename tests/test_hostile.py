@@ -220,3 +220,16 @@ def test_every_user_facing_error_is_a_rag_error():
     assert issubclass(IndexDamaged, RagError) and issubclass(ModelError, RagError)
     with pytest.raises(SettingsError, match="expected a int"):
         load_settings(None, retrieval__k="beaucoup")
+
+
+def test_the_chats_workspace_sees_a_damaged_index_and_repairs_it(seeded_project, embedder):
+    from rag.html import build_markdown
+
+    workspace = Workspace(seeded_project, embedder)
+    workspace.build()
+    assert workspace.index_problem() is None
+    (current_build(seeded_project.index_path) / "chunks.jsonl").write_text("{", "utf-8")
+    assert isinstance(workspace.index_problem(), IndexDamaged)
+    summary = workspace.build()  # what the page does on load when the index is damaged
+    assert workspace.index_problem() is None
+    assert "rebuilt from scratch" in build_markdown(summary) and "chunks.jsonl" in build_markdown(summary)
