@@ -116,3 +116,10 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
         found = {m.group(0) for m in _NAME.finditer(text)}
     folded = {fold(f.replace(" ", "")) for f in found}
     return {_CANONICAL.get(f, f) for f in folded}
+
+
+def question_gives(question: str, answer_type: AnswerType) -> set[str]:
+    """The entities of `answer_type` the question already holds (an answer repeating them gives nothing
+    new). For a bare "quand" only its dates count: "quand" itself, or "lorsque", in the answer is how a
+    moment told by an event is introduced ("… dépréciée quand la France redevient royaliste")."""
+    return mentions(question, AnswerType.DATE if answer_type is AnswerType.WHEN else answer_type)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import replace
 
-from rag.answer_types import expected_type, mentions
+from rag.answer_types import expected_type, mentions, question_gives
 from rag.evidence import Passage
 from rag.verify import Reason, Verdict
 
@@ -58,7 +58,7 @@ class PassageWithAskedType(Strategy):
         asked = expected_type(verdict.question)
         if asked is None:
             return None
-        given = mentions(verdict.question, asked)
+        given = question_gives(verdict.question, asked)
         holding = [p for p in passages if mentions(p.text, asked) - given]
         return [replace(holding[-1], number=1)] if holding else None
 

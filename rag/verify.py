@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions
+from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions, question_gives
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -187,7 +187,7 @@ def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Pa
     asked = asked or expected_type(question)
     if asked is None:
         return True
-    given = mentions(question, asked)
+    given = question_gives(question, asked)
     texts = {p.number: p.text for p in passages}
     for s in sentences:
         if s.supported:

@@ -345,3 +345,14 @@ def test_the_gate_takes_the_embedders_floor_unless_a_setting_overrides_it(assist
     b = Assistant(strict, a.retriever, FakeLLM(["Microsoft a injecté 1 milliard [1]."]), LexicalScorer())
     result = b.answer(question)
     assert result.abstained and result.reason is Reason.NOTHING_RETRIEVED and b.llm.prompts == []
+
+
+def test_a_when_question_answered_by_an_event_gives_the_asked_type():
+    from rag.verify import gives_asked_type
+
+    passages = [_passage(1, "La dette est dépréciée quand la France redevient royaliste, en 1815.")]
+    answer = Sentence("La dette est dépréciée quand la France redevient royaliste", [1], supported=True,
+                      attributed=[1])
+    assert gives_asked_type("Quand la dette est-elle dépréciée ?", [answer], passages)
+    silent = Sentence("La dette est dépréciée", [1], supported=True, attributed=[1])
+    assert not gives_asked_type("Quand la dette est-elle dépréciée ?", [silent], passages)
