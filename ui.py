@@ -35,9 +35,9 @@ def build_app(workspace: Workspace) -> gr.Blocks:
     settings = workspace.settings
 
     def sources_view():
-        rows = [[r.title, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks, r.added]
-                for r in workspace.sources()]
-        return rows, gr.update(choices=[r.path for r in workspace.sources()], value=None)
+        sources = workspace.sources()  # loads the index: once per view
+        rows = [[r.title, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks, r.added] for r in sources]
+        return rows, gr.update(choices=[r.path for r in sources], value=None)
 
     def start(progress=gr.Progress()):
         note = ""

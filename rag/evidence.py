@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.chunking import split_sentences
 from rag.config import EvidenceSettings
+from rag.errors import IndexDamaged
 from rag.injection import is_instruction
 from rag.lexical import tokenize
 from rag.retrieval import Hit
@@ -99,8 +100,6 @@ def _sentences(hit: Hit, index: "Index | None", query_vector: np.ndarray | None)
     if index is not None and query_vector is not None:
         cosines = index.sentence_vectors(hit.row) @ query_vector
         if len(cosines) != len(spans):
-            from rag.errors import IndexDamaged
-
             raise IndexDamaged(f"chunk {c.id} has {len(spans)} sentences but {len(cosines)} sentence vectors; "
                                "run `rag index --rebuild`")
     else:
