@@ -100,7 +100,7 @@ class Index:
         folder = current_build(index_dir)
         if folder is None:
             raise IndexMissing(f"no index in {index_dir}: run `rag index`")
-        manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text("utf-8")))
+        manifest = _manifest(folder)
         check_compatible(manifest, embedder_id, chunk_settings)
         check_files(folder, manifest)
         chunks = _read(folder, "chunks.jsonl", lambda p: [Chunk(**json.loads(line)) for line in
@@ -153,6 +153,14 @@ def _read(folder: Path, name: str, reader: Callable[[Path], object]):
         raise _damaged(folder, name, f"{type(exc).__name__}: {str(exc)[:160]}") from exc
 
 
+def _manifest(folder: Path) -> dict:
+    """A build's manifest: a JSON object, or the index is damaged."""
+    manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text("utf-8")))
+    if not isinstance(manifest, dict):
+        raise _damaged(folder, "manifest.json", "not a JSON object")
+    return manifest
+
+
 def file_sizes(folder: Path) -> dict[str, int]:
     """Size of every file of a build (the manifest aside), by path relative to the build folder."""
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
@@ -185,10 +193,7 @@ def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: Ch
 
 def _format_version(index_dir: Path) -> int:
     folder = current_build(index_dir)
-    if folder is None:
-        return 0
-    manifest = _read(folder, "manifest.json", lambda p: json.loads(p.read_text("utf-8")))
-    return int(manifest.get("format_version", 0)) if isinstance(manifest, dict) else 0
+    return int(_manifest(folder).get("format_version", 0)) if folder is not None else 0
 
 
 def current_build(index_dir: Path) -> Path | None:

@@ -233,3 +233,11 @@ def test_the_chats_workspace_sees_a_damaged_index_and_repairs_it(seeded_project,
     summary = workspace.build()  # what the page does on load when the index is damaged
     assert workspace.index_problem() is None
     assert "rebuilt from scratch" in build_markdown(summary) and "chunks.jsonl" in build_markdown(summary)
+
+
+def test_a_manifest_that_is_not_an_object_is_a_damaged_index(seeded_project, embedder):
+    build(seeded_project, embedder)
+    (current_build(seeded_project.index_path) / "manifest.json").write_text("[]", "utf-8")
+    with pytest.raises(IndexDamaged, match="manifest.json.*not a JSON object"):
+        Index.load(seeded_project.index_path, embedder.id, CHUNKS)
+    assert "rebuilt from scratch" in build(seeded_project, embedder).notes[0]
