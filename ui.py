@@ -18,6 +18,7 @@ from rag import load_settings
 from rag.errors import IndexDamaged, RagError
 from rag.html import CSS, JS, EMPTY_EVIDENCE, add_report_markdown, answer_html, build_markdown, cards_html
 from rag.library import Workspace
+from rag.llm import parallel_requests
 from rag.models import local_models
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
@@ -122,7 +123,8 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                     new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
                     with gr.Accordion("Réglages", open=False):
                         k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages retrouvés")
-                        model = gr.Dropdown(local_models(settings.models_path), value=settings.generation.model,
+                        model = gr.Dropdown(list(dict.fromkeys([settings.generation.model, *local_models(settings.models_path)])),
+                                            value=settings.generation.model,
                                             label="Modèle")
                         temperature = gr.Slider(0.0, 1.0, value=settings.generation.temperature, step=0.05,
                                                 label="Température")
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     demo = build_app(Workspace(settings))
-    demo.queue(default_concurrency_limit=1)
+    # one answer at a time with the in-process model; as many as a model server has parallel slots
+    demo.queue(default_concurrency_limit=parallel_requests(settings))
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=CSS, js=JS, show_error=True)
 

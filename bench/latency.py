@@ -44,20 +44,17 @@ class RecordingLLM:
 
     def __init__(self, llm: LlamaCppLLM) -> None:
         self.inner, self.calls = llm, []
-        self.name, self.n_ctx, self.path = llm.name, llm.n_ctx, llm.path
+        self.name, self.n_ctx, self.concurrency = llm.name, llm.n_ctx, llm.concurrency
 
-    def format_chat(self, messages):
-        return self.inner.format_chat(messages)
+    def prompt_tokens(self, messages):
+        return self.inner.prompt_tokens(messages)
 
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
-
-    def stream(self, prompt, max_tokens, temperature=0.0, stats=None):
+    def stream(self, messages, max_tokens, temperature=0.0, stats=None):
         n = 0
-        for piece in self.inner.stream(prompt, max_tokens, temperature, stats):
+        for piece in self.inner.stream(messages, max_tokens, temperature, stats):
             n += 1
             yield piece
-        self.calls.append((prompt, stats.completion_tokens if stats else n))
+        self.calls.append((self.inner.format_chat(messages), stats.completion_tokens if stats else n))
 
 
 def run_set(assistant: Assistant, questions, reset_cache: bool = False) -> list[dict]:

@@ -35,7 +35,7 @@ from rag.index import Index
 from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, is_abstention, \
     is_other_language
 from rag.lexical import tokenize
-from rag.llm import LLM, GenerationStats
+from rag.llm import LLM, GenerationStats, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, fit_prompt
 from rag.retrieval import Retriever, found_relevant
 from rag.retry import RetryPolicy
@@ -181,7 +181,8 @@ class Assistant:
         self.scorer = scorer
         self.verifier = verifier or Verifier(scorer, settings.verify)
         self.policy = policy or RetryPolicy(max_attempts=settings.retry.max_attempts)
-        self._lock = threading.Lock()  # one generation at a time on a llama.cpp context
+        # one generation at a time on a llama.cpp context; as many as a server has parallel slots
+        self._slots = threading.BoundedSemaphore(max(1, llm.concurrency))
 
     @classmethod
     def open(cls, settings: Settings | None = None, llm: LLM | None = None, embedder: Embedder | None = None,
@@ -190,12 +191,7 @@ class Assistant:
         embedder = embedder or get_embedder(settings.embedder)
         retriever = Retriever.open(settings, embedder)
         if llm is None:
-            from rag.llm import LlamaCppLLM
-            from rag.models import resolve_model
-
-            g = settings.generation
-            llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
-                              g.prompt_lookup)
+            llm = open_llm(settings)
         return cls(settings, retriever, llm, get_scorer(judge, embedder, llm, settings.verify))
 
     @property
@@ -263,14 +259,14 @@ class Assistant:
         """One generation on `passages`, checked. The first attempt streams its text and records the
         stage timings; later ones run quietly."""
         g = self.settings.generation
-        prompt, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language)
+        messages, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language)
         if stream:
             clock.lap("prompt_ms")
         stats = GenerationStats()
         pieces: list[str] = []
-        with self._lock:
+        with self._slots:
             t_gen = time.perf_counter()
-            for piece in self.llm.stream(prompt, g.max_tokens, g.temperature if temperature is None else temperature,
+            for piece in self.llm.stream(messages, g.max_tokens, g.temperature if temperature is None else temperature,
                                          stats):
                 if stream:
                     if not pieces:

@@ -57,13 +57,12 @@ class NaiveAssistant:
         previous = ""
         if history:
             previous = f"Échange précédent : {history[-1][0]} — {CITATION.sub('', history[-1][1])}\n\n"
-        prompt = self.llm.format_chat([
-            {"role": "system", "content": NAIVE_PROMPT},
-            {"role": "user", "content": f"{previous}Passages :\n{context}\n\nQuestion : {question}"}])
+        messages = [{"role": "system", "content": NAIVE_PROMPT},
+                    {"role": "user", "content": f"{previous}Passages :\n{context}\n\nQuestion : {question}"}]
         stats = GenerationStats()
         g = self.settings.generation
         pieces, first = [], None
-        for piece in self.llm.stream(prompt, g.max_tokens, g.temperature if temperature is None else temperature, stats):
+        for piece in self.llm.stream(messages, g.max_tokens, g.temperature if temperature is None else temperature, stats):
             first = first or time.perf_counter()
             pieces.append(piece)
         raw = "".join(pieces).strip()

@@ -10,7 +10,7 @@ from rag.citations import CITATION
 from rag.errors import PromptTooLong
 from rag.evidence import Passage
 from rag.language import ABSTAIN
-from rag.llm import LLM
+from rag.llm import LLM, Messages
 
 SYSTEM_PROMPT = (
     "Tu réponds à des questions sur des articles de presse en t'appuyant uniquement sur les passages "
@@ -57,16 +57,16 @@ def build_messages(question: str, passages: list[Passage], history: History,
 
 
 def fit_prompt(llm: LLM, question: str, passages: list[Passage], history: History,
-               max_tokens: int, language: str = "fr") -> tuple[str, list[Passage], int]:
-    """The prompt text, the passages kept and its token count: the least relevant passages (numbered
+               max_tokens: int, language: str = "fr") -> tuple[Messages, list[Passage], int]:
+    """The prompt's messages, the passages kept and its token count: the least relevant passages (numbered
     first) are dropped, the rest renumbered, until prompt + answer fit in the context window; then the
     conversation is dropped; then it is an error."""
     kept = list(passages)
     while True:
-        prompt = llm.format_chat(build_messages(question, kept, history, language))
-        n = llm.count_tokens(prompt)
+        messages = build_messages(question, kept, history, language)
+        n = llm.prompt_tokens(messages)
         if n + max_tokens <= llm.n_ctx:
-            return prompt, kept, n
+            return messages, kept, n
         if not kept:
             if history:
                 history = []

@@ -176,12 +176,12 @@ class LLMJudgeScorer(SupportScorer):
         self.name = f"llm:{llm.name}"
 
     def score(self, claim: str, evidence: str, question: str = "") -> float:
-        prompt = self.llm.format_chat([
+        messages = [
             {"role": "system", "content": "Answer only 'yes' or 'no'."},
             {"role": "user", "content": f"Passage:\n{evidence}\n\nClaim: {claim}\n\n"
                                         "Does the passage support the claim? Answer yes or no."},
-        ])
-        reply = fold("".join(self.llm.stream(prompt, max_tokens=3, temperature=0.0))).strip()
+        ]
+        reply = fold("".join(self.llm.stream(messages, max_tokens=3, temperature=0.0))).strip()
         return 1.0 if reply.startswith(("yes", "oui")) else 0.0
 
 

@@ -4,17 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
-LLAMA_VERSION=0.3.36
-
-# llama.cpp build flags: the CPU's own vector extensions, but never AMX (a "native" build enables
-# AMX kernels, which crash with SIGSEGV on virtual machines that do not grant AMX tiles).
-cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
-llama_args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
-            avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx512vbmi:AVX512_VBMI; do
-  case "$cpu_flags" in *" ${pair%%:*} "*) llama_args="$llama_args -DGGML_${pair##*:}=ON" ;; esac
-done
-LLAMA_CMAKE_ARGS=${LLAMA_CMAKE_ARGS:-$llama_args}
+# shellcheck source=scripts/llama_flags.sh
+. scripts/llama_flags.sh
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -30,7 +21,7 @@ python -c "import torch" 2>/dev/null || { log "installing torch 2.13.0 (CPU)"; p
 # per-user cache keyed by version and build flags, so it is built once per machine.
 if ! python -c "import llama_cpp" 2>/dev/null; then
   key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha1sum | cut -c1-12)
-  wheels="${RAG_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rag-news/wheels}/llama-$key"
+  wheels="${RAG_WHEEL_CACHE:-$RAG_CACHE/wheels}/llama-$key"
   if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     log "building llama-cpp-python $LLAMA_VERSION (once per machine, ~6 min)"
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip wheel -q --no-cache-dir --no-deps -w "$wheels.partial" "llama-cpp-python==$LLAMA_VERSION"

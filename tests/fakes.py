@@ -53,8 +53,12 @@ class FakeLLM(LLM):
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def stream(self, prompt: str, max_tokens: int, temperature: float = 0.0,
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        return self.count_tokens(self.format_chat(messages))
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, temperature: float = 0.0,
                stats: GenerationStats | None = None) -> Iterator[str]:
+        prompt = self.format_chat(messages)
         self.prompts.append(prompt)
         reply = self.replies.pop(0) if self.replies else "Je ne sais pas d'après les sources."
         words = reply.split(" ")

