@@ -18,7 +18,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,9 +26,9 @@ import numpy as np
 
 from rag import __version__
 from rag.chunking import chunk_spans, sentence_texts
-from rag.config import ChunkSettings, Settings
+from rag.config import ChunkSettings, IndexSettings, Settings
 from rag.embedders import Embedder
-from rag.errors import BuildInProgress, IndexDamaged
+from rag.errors import BuildInProgress, IndexDamaged, SettingsError
 from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors, SourceInfo, _format_version, current_build, \
     file_sizes
 from rag.lexical import LexicalIndex
@@ -127,9 +127,14 @@ class _BuildLock:
 def build_settings_index(settings: Settings, embedder: Embedder, rebuild: bool = False,
                          progress: Progress | None = None) -> BuildSummary:
     """`build_index` for a project's settings (its folders, size limit and link policy)."""
+    engine = settings.index
+    if engine.backend == "milvus":
+        from rag.engines.milvus import resolve_uri
+
+        engine = replace(engine, uri=resolve_uri(engine, settings.home))
     return build_index(settings.sources_path, settings.index_path, embedder, settings.chunk, rebuild=rebuild,
                        max_source_bytes=settings.max_source_bytes, progress=progress,
-                       follow_outside_links=settings.follow_outside_links)
+                       follow_outside_links=settings.follow_outside_links, engine=engine)
 
 
 def _previous(index_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings, summary: BuildSummary) -> "Index | None":
@@ -142,7 +147,7 @@ def _previous(index_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings
         if old_format < FORMAT_VERSION:
             summary.notes.append(f"the index was built by an older version (format {old_format}): rebuilt from scratch")
             return None
-        return Index.load(index_dir, embedder.id, chunk_settings)
+        return Index.load(index_dir, embedder.id, chunk_settings, open_engine=False)  # chunks and vectors only
     except IndexDamaged as exc:
         summary.notes.append(f"{exc} — rebuilt from scratch")
         return None
@@ -167,8 +172,12 @@ def _unique_by_content(sources: list[Source], summary: BuildSummary) -> tuple[li
 
 def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings,
                 rebuild: bool = False, max_source_bytes: int = 20_000_000,
-                progress: Progress | None = None, follow_outside_links: bool = False) -> BuildSummary:
-    """Bring the index in line with the sources folder; embed only new and changed sources."""
+                progress: Progress | None = None, follow_outside_links: bool = False,
+                engine: IndexSettings | None = None) -> BuildSummary:
+    """Bring the index in line with the sources folder; embed only new and changed sources; search
+    it with `engine` (FAISS files by default; Milvus with an absolute or server `uri`)."""
+    if engine is not None and engine.backend not in ("faiss", "milvus"):
+        raise SettingsError(f"index.backend: unknown search engine {engine.backend!r} (faiss or milvus)")
     started = time.perf_counter()
     summary = BuildSummary()
     with _BuildLock(index_dir):
@@ -236,15 +245,29 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             "chunker": asdict(chunk_settings),
             "sources": {sid: asdict(info) for sid, info in infos.items()},
         }
-        _commit(index_dir, manifest, chunks, vectors, texts, SentenceVectors.assemble(sentence_vectors, embedder.dim))
+        _commit(index_dir, manifest, chunks, vectors, texts, SentenceVectors.assemble(sentence_vectors, embedder.dim),
+                engine, rebuild, progress)
     summary.seconds = time.perf_counter() - started
     logger.info("index: %s", summary.line())
     return summary
 
 
 def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-            texts: dict[str, str], sentences: SentenceVectors) -> None:
-    """Write a complete build next to the current one, then swap `current` to it atomically."""
+            texts: dict[str, str], sentences: SentenceVectors, engine: IndexSettings | None = None,
+            rebuild: bool = False, progress: Progress | None = None) -> None:
+    """Write a complete build next to the current one, then swap `current` to it atomically. With
+    Milvus, the collection is brought in line first (see rag.engines.milvus for what a kill leaves)."""
+    milvus = engine is not None and engine.backend == "milvus"
+    if milvus:
+        from rag.engines.milvus import sync
+
+        assert engine is not None
+        signature = json.dumps({"embedder": manifest["embedder"], "chunker": manifest["chunker"]}, sort_keys=True)
+        hashes = {sid: info["hash"] for sid, info in manifest["sources"].items()}
+        sync(engine.uri, engine.collection, signature, chunks, vectors, hashes, rebuild, progress)
+        manifest = {**manifest, "engine": {"backend": "milvus", "uri": engine.uri, "collection": engine.collection}}
+    else:
+        manifest = {**manifest, "engine": {"backend": "faiss"}}
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -255,9 +278,10 @@ def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.nd
     for name, array in [("vectors", vectors), ("sentences", sentences.vectors), ("sentence_rows", sentences.rows)]:
         with open(partial / f"{name}.npy", "wb") as fh:
             np.save(fh, array)
-    VectorIndex.build(vectors).save(partial / "dense.faiss")
+    if not milvus:
+        VectorIndex.build(vectors).save(partial / "dense.faiss")
     (partial / "lexical").mkdir()
-    LexicalIndex.build([c.text for c in chunks]).save(partial / "lexical")
+    LexicalIndex.build([c.text for c in chunks], stats_only=milvus).save(partial / "lexical")
     manifest = {**manifest, "files": file_sizes(partial)}
     _write(partial / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     for f in [*partial.iterdir(), *(partial / "lexical").iterdir()]:

@@ -38,6 +38,17 @@ class RetrievalSettings:
 
 
 @dataclass
+class IndexSettings:
+    """Which search engine holds the chunks (rag.engines): "faiss" (files in the index folder, the
+    default) or "milvus": `uri` is a milvus-lite file (relative to the project home) or a Milvus server
+    (http://host:19530, token from the RAG_MILVUS_TOKEN environment variable); `collection` its name."""
+
+    backend: str = "faiss"
+    uri: str = "index/milvus.db"
+    collection: str = "rag_chunks"
+
+
+@dataclass
 class GateSettings:
     """Before the model is asked: is the question usable, and was anything relevant retrieved?
 
@@ -126,6 +137,7 @@ class Settings:
     ui_port: int = 7860
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     gate: GateSettings = field(default_factory=GateSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
@@ -204,6 +216,7 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         "RAG_MODEL": ("generation", "model"),
         "RAG_INDEX_DIR": ("index_dir",),
         "RAG_SOURCES_DIR": ("sources_dir",),
+        "RAG_INDEX_BACKEND": ("index", "backend"),
     }
     for var, keys in env.items():
         if os.environ.get(var):

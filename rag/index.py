@@ -6,10 +6,14 @@ Layout under the index folder::
     builds/<build id>/manifest.json  format version, embedder id/dim, chunker settings, sources
     builds/<build id>/chunks.jsonl   one chunk per line, row i <-> vector i
     builds/<build id>/vectors.npy    normalised float32 vectors
-    builds/<build id>/dense.faiss    FAISS index over the vectors
+    builds/<build id>/dense.faiss    FAISS index over the vectors (FAISS engine only)
     builds/<build id>/sentences.npy  float16 vectors of every chunk's sentences (memory-mapped), and
     builds/<build id>/sentence_rows.npy  chunk i's sentences are rows [rows[i], rows[i + 1])
-    builds/<build id>/lexical/       bm25s index over the chunk texts
+    builds/<build id>/lexical/       bm25s index over the chunk texts (FAISS engine; with Milvus, only
+                                     the document frequencies the verifier reads)
+
+The manifest's `engine` says where the chunks are searched: {"backend": "faiss"} (the files above) or
+{"backend": "milvus", "uri": …, "collection": …} (rag.engines.milvus).
 
 Builds are written by `rag.build`. Loading checks the format, the embedder and chunker the index was
 built with, and every file's size against the manifest: a damaged file is named in an `IndexDamaged`
@@ -26,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.config import ChunkSettings
+from rag.config import ChunkSettings, IndexSettings
+from rag.engines.base import SearchEngine
+from rag.engines.faiss import FaissEngine
 from rag.errors import IndexDamaged, IndexMismatch, IndexMissing, IndexProblem
 from rag.lexical import LexicalIndex
 from rag.vectors import VectorIndex
@@ -61,7 +67,7 @@ class Index:
     """A loaded, read-only index."""
 
     def __init__(self, folder: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-                 dense: VectorIndex, lexical: LexicalIndex, texts: dict[str, str],
+                 engine: SearchEngine | None, lexical: LexicalIndex, texts: dict[str, str],
                  sentences: "SentenceVectors") -> None:
         self.folder = folder
         self.manifest = manifest
@@ -69,13 +75,20 @@ class Index:
         self.vectors = vectors
         self.sentences = sentences
         self._by_id: dict[str, Chunk] | None = None
-        self.dense = dense
-        self.lexical = lexical
+        self.engine = engine  # None when loaded without it (by a build)
+        self.lexical = lexical  # document frequencies (and, with FAISS, the BM25 index itself)
         self.sources = {sid: SourceInfo(**info) for sid, info in manifest["sources"].items()}
         self._texts = texts
 
     def count(self) -> int:
         return len(self.chunks)
+
+    @property
+    def dense(self) -> VectorIndex:
+        """The FAISS vector index (FAISS engine only)."""
+        if not isinstance(self.engine, FaissEngine):
+            raise AttributeError(f"the {self.engine.name} engine has no FAISS index")
+        return self.engine.dense
 
     @property
     def embedder_id(self) -> str:
@@ -94,26 +107,39 @@ class Index:
         return self.sentences.of(row)
 
     @classmethod
-    def load(cls, index_dir: Path, embedder_id: str | None = None,
-             chunk_settings: ChunkSettings | None = None) -> "Index":
-        """Load the current build; check it matches the embedder/chunker in use when given."""
+    def load(cls, index_dir: Path, embedder_id: str | None = None, chunk_settings: ChunkSettings | None = None,
+             engine: IndexSettings | None = None, open_engine: bool = True) -> "Index":
+        """Load the current build; check it matches the embedder/chunker/engine in use when given. Without
+        `open_engine` the search engine is not opened (a build reads the previous chunks and vectors)."""
         folder = current_build(index_dir)
         if folder is None:
             raise IndexMissing(f"no index in {index_dir}: run `rag index`")
         manifest = _manifest(folder)
         check_compatible(manifest, embedder_id, chunk_settings)
+        backend = engine_of(manifest).get("backend", "faiss")
+        if engine is not None and backend != engine.backend:
+            raise IndexMismatch(f"the index is searched with {backend}, the settings say {engine.backend}: "
+                                "run `rag index` to move it (nothing is embedded again)")
         check_files(folder, manifest)
         chunks = _read(folder, "chunks.jsonl", lambda p: [Chunk(**json.loads(line)) for line in
                                                          p.read_text("utf-8").splitlines()])
         texts = _read(folder, "texts.json", lambda p: json.loads(p.read_text("utf-8")))
         vectors = _read(folder, "vectors.npy", np.load)
-        dense = _read(folder, "dense.faiss", VectorIndex.load)
         lexical = _read(folder, "lexical", LexicalIndex.load)
         sentences = _read(folder, "sentences.npy", lambda p: SentenceVectors.load(p.parent))
-        if not (len(chunks) == len(vectors) == dense.count() == len(sentences.rows) - 1):
+        search: SearchEngine | None = None
+        if open_engine and backend == "milvus":
+            from rag.engines.milvus import MilvusEngine
+
+            info = engine_of(manifest)
+            search = MilvusEngine(info["uri"], info["collection"], {c.id: i for i, c in enumerate(chunks)}, vectors)
+        elif open_engine:
+            search = FaissEngine(_read(folder, "dense.faiss", VectorIndex.load), lexical)
+        searchable = search.count() if search is not None else len(chunks)
+        if not (len(chunks) == len(vectors) == searchable == len(sentences.rows) - 1):
             raise IndexDamaged(f"the index in {folder} is inconsistent ({len(chunks)} chunks, {len(vectors)} vectors, "
-                               f"{dense.count()} in FAISS); run `rag index` to rebuild it")
-        return cls(folder, manifest, chunks, vectors, dense, lexical, texts, sentences)
+                               f"{searchable} in {backend}); run `rag index` to repair it")
+        return cls(folder, manifest, chunks, vectors, search, lexical, texts, sentences)
 
 
 @dataclass
@@ -189,6 +215,12 @@ def check_compatible(manifest: dict, embedder_id: str | None, chunk_settings: Ch
     if problems:
         raise IndexMismatch("the index was built with " + "; ".join(problems) +
                             ". Run `rag index --rebuild` to build it again.")
+
+
+def engine_of(manifest: dict) -> dict:
+    """Where a build's chunks are searched (builds from before the engines were pluggable: FAISS)."""
+    engine = manifest.get("engine")
+    return engine if isinstance(engine, dict) else {"backend": "faiss"}
 
 
 def _format_version(index_dir: Path) -> int:

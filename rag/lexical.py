@@ -77,15 +77,16 @@ class LexicalIndex:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str], stats_only: bool = False) -> "LexicalIndex":
+        """BM25 over `texts`; `stats_only`: the document frequencies alone (another engine runs BM25)."""
         retriever = _bm25s().BM25(k1=1.2, b=0.75)
         df: Counter[str] = Counter()
-        if texts:
-            corpus = [tokenize(t) or ["_empty_"] for t in texts]
-            for tokens in corpus:
-                df.update(set(tokens))
+        corpus = [tokenize(t) or ["_empty_"] for t in texts]
+        for tokens in corpus:
+            df.update(set(tokens))
+        if texts and not stats_only:
             retriever.index(corpus, show_progress=False)
-        return cls(retriever if texts else None, dict(df), len(texts))
+        return cls(retriever if texts and not stats_only else None, dict(df), len(texts))
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stem (never-seen stems count as seen once)."""

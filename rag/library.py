@@ -88,7 +88,7 @@ class Workspace:
     def index_problem(self) -> IndexProblem | None:
         """Why the current index cannot be used (damaged, built with other settings), or None."""
         try:
-            Index.load(self.settings.index_path, self.embedder.id, self.settings.chunk)
+            Index.load(self.settings.index_path, self.embedder.id, self.settings.chunk, self.settings.index)
         except IndexProblem as exc:
             return exc
         return None
