@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
+from rag.process import free_port
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,9 @@ def test_user_errors_are_one_clean_line_with_exit_code_2(home):
         (["search", "x"], {"RAG_EMBEDDER": "nope"}, "unknown embedder"),
         (["ask", "Wie viel hat Microsoft in OpenAI investiert?"], {}, "French or English"),
         (["eval", "--set", "no-such-file.jsonl"], {}, "not found"),
+        (["ask", "Qui a investi dans OpenAI ?"], {"RAG_MODEL": f"openai:http://127.0.0.1:{free_port()}/v1#x"},
+         "not reachable"),
+        (["index"], {"RAG_INDEX_BACKEND": "elastic"}, "unknown search engine"),
     ]:
         result = runner.invoke(app, [*args, "--home", str(home)], env=env)
         assert result.exit_code == 2, (args, result.output, result.exception)

@@ -1,6 +1,7 @@
-"""With llama.cpp's `llama-server` (parallel slots) behind it, the chat (`python ui.py`) answers several
-users at once instead of queueing them: its concurrency limit follows the backend. Real engines: the
-llama-server that scripts/build_llama_server.sh builds, the default GGUF, the chat as a child process."""
+"""The chat (`python ui.py`, a child process) on a model server. With llama.cpp's `llama-server`
+(parallel slots) it answers several users at once instead of queueing them: its concurrency limit
+follows the backend. With a server that is down, the user reads why in the chat. Real engines: the
+llama-server that scripts/build_llama_server.sh builds, the default GGUF."""
 
 from __future__ import annotations
 
@@ -23,17 +24,21 @@ QUESTIONS = ["Comment s'appelle l'infrastructure informatique développée par O
              "Quel est le montant du programme de subventions annoncé par OpenAI ?"]
 
 
+def _home(tmp_path_factory, toml: str = "") -> Path:
+    home = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "sources", home / "sources")
+    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n{toml}', "utf-8")
+    subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True, capture_output=True)
+    return home
+
+
 @pytest.fixture(scope="module", params=[0, 1], ids=["slots-from-server", "server_parallel=1"])
 def chat_on_llama_server(request, tmp_path_factory):
     """The chat over a 2-slot llama-server: with the slots asked from the server (the default), and
     with `generation.server_parallel = 1` (the control: one answer at a time)."""
     if llama_server_binary() is None:
         pytest.fail("llama-server is not built: scripts/test.sh builds it (bash scripts/build_llama_server.sh)")
-    home = tmp_path_factory.mktemp("served")
-    shutil.copytree(ROOT / "sources", home / "sources")
-    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n'
-                                   f'[generation]\nserver_parallel = {request.param}\n', "utf-8")
-    subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True, capture_output=True)
+    home = _home(tmp_path_factory, f"[generation]\nserver_parallel = {request.param}\n")
     settings = load_settings(ROOT)
     model_port, chat_port = free_port(), free_port()
     server = start_model_server(resolve_model(settings.generation.model, settings.models_path), model_port,
@@ -76,3 +81,20 @@ def test_two_users_are_answered_at_once_through_llama_server(chat_on_llama_serve
         assert max(started.values()) >= min(finished.values()) - 0.5
     else:  # both were being answered before either was done: no queue in front of the second user
         assert max(started.values()) < min(finished.values())
+
+
+def test_a_model_server_that_is_down_is_explained_in_the_chat(tmp_path_factory):
+    from gradio_client import Client
+
+    home = _home(tmp_path_factory)
+    spec = f"openai:http://127.0.0.1:{free_port()}/v1#qwen"
+    port = free_port()
+    chat = start_chat(home, port, env={"RAG_MODEL": spec})
+    try:
+        _, messages, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            QUESTIONS[0], [], "", 6, spec, 0.0, api_name="/chat")
+    finally:
+        chat.terminate()
+        chat.wait(30)
+    reply = str(messages[-1]["content"])
+    assert "not reachable" in reply and "127.0.0.1" in reply and "Traceback" not in reply
