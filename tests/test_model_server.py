@@ -152,3 +152,13 @@ def test_answers_through_the_server_match_the_in_process_model(real_server):
         assert a.text == b.text, q.question
         assert [(s.cited, s.attributed) for s in a.sentences] == [(s.cited, s.attributed) for s in b.sentences], q.question
     assert any(not in_process.answer(q.question).abstained for q in chosen)
+
+
+def test_without_the_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    from rag.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "openai", None)  # as if not installed
+    with pytest.raises(MissingDependency, match=r'pip install -e "\.\[server\]"'):
+        ServerLLM("openai:http://127.0.0.1:9/v1#x")

@@ -50,14 +50,17 @@ SIGNATURE = "rag.signature"  # collection property: the embedder and chunker its
 
 
 class _QuietLite(logging.Filter):
-    """milvus-lite's embedded gRPC server logs a traceback for each call it does not implement
-    (AllocTimestamp, asked by every query iterator, which then falls back by itself)."""
+    """milvus-lite logs tracebacks this module reports itself in one line: its embedded gRPC server, for
+    each call it does not implement (AllocTimestamp, asked by every query iterator, which then falls
+    back by itself); its server manager, for a file another process holds (an IndexProblem here)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Method not implemented" not in record.getMessage()
+        message = record.getMessage()
+        return "Method not implemented" not in message and "Failed to start MilvusLite server" not in message
 
 
-logging.getLogger("grpc._server").addFilter(_QuietLite())
+for _name in ("grpc._server", "milvus_lite.server_manager"):
+    logging.getLogger(_name).addFilter(_QuietLite())
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -92,6 +95,14 @@ def client(uri: str):
                 raise IndexProblem(f"Milvus at {uri} cannot be opened ({type(exc).__name__}: {str(exc)[:200]}); "
                                    "is it running, or is the file open in another process (the chat)?") from exc
         return _clients[uri]
+
+
+def close_client(uri: str) -> None:
+    """Close the client of `uri` (for milvus-lite, stop its embedded server)."""
+    with _clients_lock:
+        milvus = _clients.pop(uri, None)
+    if milvus is not None:
+        milvus.close()
 
 
 def terms(text: str) -> str:

@@ -67,10 +67,12 @@ class ServerLLM(LLM):
     """Chat completions from an OpenAI-compatible server; see the module docstring."""
 
     def __init__(self, spec: str, n_ctx: int = 4096, timeout: float = 60.0,
-                 count_tokens: Callable[[Messages], int] | None = None, parallel: int = 0) -> None:
+                 count_tokens: Callable[[Messages], int] | None = None, parallel: int = 0,
+                 cache_prompt: bool = True) -> None:
         """`timeout`: seconds to wait for the server to connect, or between two streamed pieces;
         `count_tokens`: a local exact counter (point 1 of the module docstring); `parallel`: requests
-        the server runs at once (0: ask llama-server's `/props`, else 1)."""
+        the server runs at once (0: ask llama-server's `/props`, else 1); `cache_prompt`: ask the server
+        to keep the prompt's KV cache for the next request (off only to measure what it saves)."""
         try:
             import httpx
             import openai
@@ -82,6 +84,7 @@ class ServerLLM(LLM):
         self.spec = ServerSpec.parse(spec)
         self.name = f"{self.spec.model} @ {self.spec.root}"
         self.timeout = timeout
+        self.cache_prompt = cache_prompt
         self._http = httpx.Client(timeout=httpx.Timeout(timeout), headers=self._headers())
         self._client = openai.OpenAI(base_url=self.spec.base_url, api_key=os.environ.get(API_KEY_VARIABLE) or "none",
                                      timeout=httpx.Timeout(timeout), max_retries=0)
@@ -205,7 +208,7 @@ class ServerLLM(LLM):
         openai = self._openai
         # llama-server: keep the constant prefix's KV cache; no repetition penalty, as in process
         # (llama.cpp servers default to 1.1, which changes greedy answers)
-        extra: dict[str, Any] = {"cache_prompt": True, "repeat_penalty": 1.0}
+        extra: dict[str, Any] = {"cache_prompt": self.cache_prompt, "repeat_penalty": 1.0}
         if temperature == 0:
             extra["top_k"] = 1  # greedy, as the in-process backend decodes
         try:
