@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 from html import escape
 from pathlib import Path
 
@@ -16,7 +17,11 @@ import gradio as gr
 
 from rag import load_settings
 from rag.errors import IndexDamaged, RagError
-from rag.html import CSS, JS, EMPTY_EVIDENCE, add_report_markdown, answer_html, build_markdown, cards_html
+from rag import plots
+from rag.filters import SourceFilter
+from rag.messages import say
+from rag.html import CSS, JS, EMPTY_EVIDENCE, add_report_markdown, answer_html, build_markdown, cards_html, \
+    restore_chat, sources_rows
 from rag.library import Workspace
 from rag.llm import parallel_requests
 from rag.models import local_models
@@ -29,7 +34,8 @@ def _progress_callback(progress: gr.Progress):
 
 
 def _warning(exc: Exception) -> str:
-    return f"⚠ {escape(str(exc))}"
+    """An error as the page shows it, in French (rag.messages)."""
+    return f"⚠ {escape(say(str(exc)))}"
 
 
 def build_app(workspace: Workspace) -> gr.Blocks:
@@ -37,8 +43,10 @@ def build_app(workspace: Workspace) -> gr.Blocks:
 
     def sources_view():
         sources = workspace.sources()  # loads the index: once per view
-        rows = [[r.title, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks, r.added] for r in sources]
-        return rows, gr.update(choices=[r.path for r in sources], value=None)
+        paths = [r.path for r in sources]
+        outlets = sorted({r.meta.outlet for r in sources if r.meta.outlet})
+        return (sources_rows(sources), gr.update(choices=paths, value=None), gr.update(choices=paths, value=None),
+                gr.update(choices=outlets + paths))
 
     def start(progress=gr.Progress()):
         note = ""
@@ -47,41 +55,111 @@ def build_app(workspace: Workspace) -> gr.Blocks:
             if not workspace.has_index() or isinstance(problem, IndexDamaged):
                 summary = workspace.build(progress=_progress_callback(progress))
                 note = build_markdown(summary)
-            rows, choices = sources_view()
+            view = sources_view()
         except RagError as exc:
-            return (_warning(exc), [], gr.update(choices=[]), gr.update(interactive=True), gr.update(interactive=True))
-        return (note, rows, choices, gr.update(interactive=True), gr.update(interactive=True))
+            empty = gr.update(choices=[])
+            return (_warning(exc), [], empty, empty, empty, gr.update(interactive=True), gr.update(interactive=True))
+        return (note, *view, gr.update(interactive=True), gr.update(interactive=True))
 
-    def respond(question, chat, conversation, evidence, k, model, temperature):
+    store = workspace.conversations
+    reports_folder = settings.path(Path("eval/reports"))
+    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+
+    def conversation_list(selected: str | None = None):
+        return gr.update(choices=[(c.title, c.id) for c in store.list()], value=selected or None)
+
+    def export_buttons(conv_id: str | None):
+        if not conv_id:
+            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+        return (gr.update(value=str(store.export_file(conv_id, "md", exports)), interactive=True),
+                gr.update(value=str(store.export_file(conv_id, "json", exports)), interactive=True))
+
+    def respond(question, chat, conversation, evidence, k, model, temperature, since="", until="", only=None,
+                conv_id="", turn_ids=None):
+        turn_ids = list(turn_ids or [])
+        unchanged = (gr.skip(),) * 5
         if not (question or "").strip():
-            yield "", chat, conversation, evidence
+            yield "", chat, conversation, evidence, *unchanged
             return
         chat = [*chat, {"role": "user", "content": escape(question.strip())}, {"role": "assistant", "content": "…"}]
-        yield "", chat, conversation, evidence
+        yield "", chat, conversation, evidence, *unchanged
         try:
+            where = SourceFilter.parse(since, until, only)
             assistant = workspace.assistant(model)
-            response = assistant.stream_answer(question, conversation, k=int(k), temperature=float(temperature))
+            response = assistant.stream_answer(question, conversation, k=int(k), temperature=float(temperature),
+                                               where=where)
             for _ in response:
                 chat[-1] = {"role": "assistant", "content": escape(response.streamed)}
-                yield "", chat, conversation, evidence
+                yield "", chat, conversation, evidence, *unchanged
             result = response.answer
         except RagError as exc:
             chat[-1] = {"role": "assistant", "content": _warning(exc)}
-            yield "", chat, conversation, evidence
+            yield "", chat, conversation, evidence, conv_id, [*turn_ids, None], gr.skip(), gr.skip(), gr.skip()
             return
         turn = len(conversation) + 1
         chat[-1] = {"role": "assistant", "content": answer_html(result, turn)}
         cards = cards_html(result, turn, assistant.retriever.index)
         evidence = cards + ("" if evidence == EMPTY_EVIDENCE else evidence)
-        yield "", chat, [*conversation, (result.question, result.text)], evidence
+        conv_id = conv_id or store.create()
+        turn_ids.append(store.add_turn(conv_id, result.to_dict()))
+        yield ("", chat, [*conversation, (result.question, result.text)], evidence, conv_id, turn_ids,
+               conversation_list(conv_id), *export_buttons(conv_id))
 
-    def api_answer(question: str, history: list[list[str]] | None = None) -> dict:
-        """Answer a question; returns the checked answer, its sentences and passages as JSON."""
+    def restore(conv_id):
+        """The chat as it was: on page load (the id kept in the browser) or when a conversation is picked."""
+        try:
+            turns = store.turns(conv_id) if conv_id else []
+        except RagError:
+            conv_id, turns = "", []
+        index = workspace.current_index()
+        messages, history, cards = restore_chat(turns, index)
+        return (messages, history, cards, conv_id or "", [t.id for t in turns], conversation_list(conv_id),
+                *export_buttons(conv_id))
+
+    def new_conversation():
+        return ([], [], EMPTY_EVIDENCE, "", [], conversation_list(), *export_buttons(None))
+
+    def rename(conv_id, title):
+        if not conv_id:
+            return "Posez d'abord une question : la conversation n'existe pas encore.", conversation_list()
+        try:
+            store.rename(conv_id, title)
+        except RagError as exc:
+            return _warning(exc), conversation_list(conv_id)
+        return "Conversation renommée.", conversation_list(conv_id)
+
+    def delete(conv_id):
+        if conv_id:
+            try:
+                store.delete(conv_id)
+            except RagError:
+                pass
+        return ("Conversation supprimée." if conv_id else "", *new_conversation())
+
+    def like(turn_ids, data: gr.LikeData):
+        message = data.index if isinstance(data.index, int) else data.index[0]
+        turns = turn_ids or []
+        if message // 2 < len(turns) and turns[message // 2] is not None:  # messages go question, answer
+            store.vote(turns[message // 2], 1 if data.liked else -1)
+
+    def correct(turn_ids, text):
+        last = next((t for t in reversed(turn_ids or []) if t is not None), None)
+        if last is None:
+            return "Aucune réponse à corriger.", text
+        store.vote(last, -1, text)
+        return "Merci : la réponse est marquée comme fausse" + (" et la correction enregistrée." if text.strip()
+                                                                else "."), ""
+
+    def api_answer(question: str, history: list[list[str]] | None = None, since: str = "", until: str = "",
+                   sources: list[str] | None = None) -> dict:
+        """Answer a question (within dates YYYY-MM-DD and sources: file paths or outlets, when given);
+        returns the checked answer, its sentences and passages as JSON."""
         pairs = [(q, a) for q, a in (history or [])]
         try:
-            return workspace.assistant().answer(question, pairs).to_dict()
+            where = SourceFilter.parse(since, until, sources)
+            return workspace.assistant().answer(question, pairs, where=where).to_dict()
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(say(str(exc))) from exc
 
     def upload(files, progress=gr.Progress()):
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
@@ -100,6 +178,25 @@ def build_app(workspace: Workspace) -> gr.Blocks:
         except RagError as exc:
             return (_warning(exc), *sources_view())
         return (f"{escape(path)} retiré. " + build_markdown(summary), *sources_view())
+
+    def edit(path, title, day, outlet, author, progress=gr.Progress()):
+        if not path:
+            return ("Choisissez une source à corriger.", *sources_view())
+        try:
+            summary = workspace.edit_metadata(path, progress=_progress_callback(progress), title=title, date=day,
+                                              outlet=outlet, author=author)
+        except RagError as exc:
+            return (_warning(exc), *sources_view())
+        return (f"{escape(path)} : informations enregistrées. " + build_markdown(summary), *sources_view())
+
+    def evaluation_view():
+        latest, previous = plots.latest_two(reports_folder)
+        if latest is None:
+            return ("Aucune évaluation encore : lancez `rag eval` (les rapports vont dans "
+                    f"{escape(str(reports_folder))}).", None, None, None)
+        pictures = plots.plot_runs(latest, previous, reports_folder)
+        return (plots.comparison_markdown(latest, previous), str(pictures["hitk"]), str(pictures["bars"]),
+                str(pictures["latency"]))
 
     def rebuild(progress=gr.Progress()):
         try:
@@ -120,7 +217,27 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                         question = gr.Textbox(placeholder="Posez une question (français ou anglais)…", scale=5,
                                               show_label=False, interactive=False, elem_id="question")
                         send = gr.Button("Envoyer", variant="primary", scale=1, interactive=False, elem_id="send")
-                    new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
+                    with gr.Row(elem_id="filters"):
+                        since = gr.Textbox(label="Depuis le", placeholder="AAAA-MM-JJ", scale=1, elem_id="since")
+                        until = gr.Textbox(label="Jusqu'au", placeholder="AAAA-MM-JJ", scale=1, elem_id="until")
+                        only = gr.Dropdown(label="Seulement ces médias ou fichiers", choices=[], multiselect=True,
+                                           scale=3, elem_id="only")
+                    with gr.Row():
+                        correction = gr.Textbox(placeholder="Correction de la dernière réponse (facultatif)", scale=4,
+                                                show_label=False, elem_id="correction")
+                        wrong = gr.Button("Signaler une réponse fausse", scale=1, elem_id="wrong")
+                    feedback_message = gr.Markdown(elem_id="feedback-message")
+                    with gr.Accordion("Conversations", open=True):
+                        conv_list = gr.Dropdown(label="Conversations enregistrées", choices=[], elem_id="conversations")
+                        with gr.Row():
+                            new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
+                            rename_box = gr.Textbox(placeholder="Nouveau nom", show_label=False, scale=2,
+                                                    elem_id="rename-box")
+                            rename_button = gr.Button("Renommer", elem_id="rename")
+                            delete_button = gr.Button("Supprimer", variant="stop", elem_id="delete-conversation")
+                        with gr.Row():
+                            export_md = gr.DownloadButton("Exporter en Markdown", interactive=False, elem_id="export-md")
+                            export_json = gr.DownloadButton("Exporter en JSON", interactive=False, elem_id="export-json")
                     with gr.Accordion("Réglages", open=False):
                         k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages retrouvés")
                         model = gr.Dropdown(list(dict.fromkeys([settings.generation.model, *local_models(settings.models_path)])),
@@ -131,7 +248,8 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                 with gr.Column(scale=2):
                     evidence = gr.HTML(EMPTY_EVIDENCE, elem_id="evidence")
         with gr.Tab("Sources"):
-            sources_table = gr.Dataframe(headers=["Titre", "Fichier", "Passages", "Ajouté"], interactive=False,
+            sources_table = gr.Dataframe(headers=["Titre", "Média", "Date", "Fichier", "Passages"], interactive=False,
+                                         wrap=True, column_widths=["38%", "15%", "17%", "22%", "8%"],
                                          elem_id="sources-table")
             files = gr.File(label="Ajouter des articles (txt, md, html, pdf)", file_count="multiple",
                             file_types=UPLOAD_TYPES, elem_id="upload")
@@ -141,20 +259,51 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                 to_remove = gr.Dropdown(label="Source à retirer", choices=[], allow_custom_value=True,
                                         elem_id="remove-choice")
                 remove_button = gr.Button("Retirer", elem_id="remove")
+            with gr.Accordion("Corriger les informations d'une source", open=False):
+                with gr.Row():
+                    to_edit = gr.Dropdown(label="Source", choices=[], allow_custom_value=True, elem_id="edit-choice")
+                    edit_title = gr.Textbox(label="Titre", elem_id="edit-title")
+                    edit_date = gr.Textbox(label="Date", placeholder="AAAA-MM-JJ", elem_id="edit-date")
+                    edit_outlet = gr.Textbox(label="Média", elem_id="edit-outlet")
+                    edit_author = gr.Textbox(label="Auteur", elem_id="edit-author")
+                edit_button = gr.Button("Enregistrer", elem_id="edit-save")
             rebuild_button = gr.Button("Reconstruire l'index", elem_id="rebuild")
             sources_message = gr.Markdown(elem_id="sources-message")
+        with gr.Tab("Évaluation") as evaluation_tab:
+            refresh = gr.Button("Actualiser", elem_id="eval-refresh")
+            with gr.Row():
+                hitk_plot = gr.Image(label="Recherche : hit@k", type="filepath", elem_id="plot-hitk")
+                bars_plot = gr.Image(label="Réponses, citations, abstentions", type="filepath", elem_id="plot-bars")
+                latency_plot = gr.Image(label="Temps de réponse", type="filepath", elem_id="plot-latency")
+            comparison = gr.Markdown(elem_id="eval-comparison")
 
-        chat_io = [question, chatbot, conversation, evidence, k, model, temperature]
-        chat_out = [question, chatbot, conversation, evidence]
+        conv_id = gr.BrowserState("", storage_key="rag-conversation")  # the page remembers its conversation
+        turn_ids = gr.State([])
+        chat_io = [question, chatbot, conversation, evidence, k, model, temperature, since, until, only, conv_id,
+                   turn_ids]
+        chat_out = [question, chatbot, conversation, evidence, conv_id, turn_ids, conv_list, export_md, export_json]
+        shown = [chatbot, conversation, evidence, conv_id, turn_ids, conv_list, export_md, export_json]
         # every event that runs the model waits in one queue, so each user sees their place in it
         send.click(respond, chat_io, chat_out, api_name="chat", concurrency_id="model")  # conversation per session
         question.submit(respond, chat_io, chat_out, api_name=False, concurrency_id="model")
-        new_chat.click(lambda: ([], [], EMPTY_EVIDENCE), None, [chatbot, conversation, evidence], api_name=False)
-        add.click(upload, files, [sources_message, sources_table, to_remove, files], api_name="add_sources")
-        remove_button.click(remove, to_remove, [sources_message, sources_table, to_remove], api_name="remove_source")
-        rebuild_button.click(rebuild, None, [sources_message, sources_table, to_remove], api_name="rebuild")
+        new_chat.click(new_conversation, None, shown, api_name=False)
+        conv_list.input(restore, conv_list, shown, api_name=False)
+        rename_button.click(rename, [conv_id, rename_box], [feedback_message, conv_list], api_name=False)
+        delete_button.click(delete, conv_id, [feedback_message, *shown], api_name=False)
+        chatbot.like(like, turn_ids, None, api_name=False)
+        wrong.click(correct, [turn_ids, correction], [feedback_message, correction], api_name=False)
+        view = [sources_table, to_remove, to_edit, only]
+        add.click(upload, files, [sources_message, *view, files], api_name="add_sources")
+        remove_button.click(remove, to_remove, [sources_message, *view], api_name="remove_source")
+        edit_button.click(edit, [to_edit, edit_title, edit_date, edit_outlet, edit_author], [sources_message, *view],
+                          api_name="edit_source")
+        rebuild_button.click(rebuild, None, [sources_message, *view], api_name="rebuild")
+        evaluation_out = [comparison, hitk_plot, bars_plot, latency_plot]
+        evaluation_tab.select(evaluation_view, None, evaluation_out, api_name=False)
+        refresh.click(evaluation_view, None, evaluation_out, api_name="evaluation")
         gr.api(api_answer, api_name="answer", concurrency_id="model")
-        demo.load(start, None, [status, sources_table, to_remove, question, send], api_name=False)
+        demo.load(start, None, [status, *view, question, send], api_name=False).then(
+            restore, conv_id, shown, api_name=False)
     return demo
 
 

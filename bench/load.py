@@ -73,7 +73,7 @@ def user(url: str, n: int, questions: list[str], rows: list[dict], model: str) -
     chat: list = []
     for turn, question in enumerate(questions):
         submitted = time.perf_counter()
-        job = client.submit(question, chat, "", 6, model, 0.0, api_name="/chat")
+        job = client.submit(question, chat, "", 6, model, 0.0, "", "", [], api_name="/chat")
         started, position, first = None, 0, None
         while not job.done():
             if first is None and _first_text(job.outputs()):

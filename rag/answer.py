@@ -22,7 +22,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from rag.chunking import sentence_texts
@@ -31,6 +31,8 @@ from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import QuestionError
 from rag.evidence import Passage, select_passages
+from rag.filters import SourceFilter
+from rag.metadata import ArticleMeta
 from rag.index import Index
 from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, is_abstention, \
     is_other_language
@@ -73,6 +75,21 @@ class Answer:
         for passage in data["passages"]:
             passage["file"] = passage.pop("path")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Answer":
+        """The Answer `to_dict` gave (a stored conversation read back)."""
+        values = {k: v for k, v in data.items() if k in {f.name for f in fields(cls)}}
+        values["sentences"] = [Sentence(**s) for s in data.get("sentences", [])]
+        passages = []
+        for p in data.get("passages", []):
+            p = {**p, "path": p.get("file", p.get("path", ""))}
+            p.pop("file", None)
+            p["about"] = ArticleMeta(**(p.get("about") or {}))
+            passages.append(Passage(**p))
+        values["passages"] = passages
+        values["reason"] = Reason(data.get("reason", Reason.ANSWERED.value))
+        return cls(**values)
 
 
 class Response:
@@ -203,26 +220,26 @@ class Assistant:
         self.retriever = Retriever.open(self.settings, self.retriever.embedder)
 
     def answer(self, question: str, history: History | None = None, k: int | None = None,
-               temperature: float | None = None) -> Answer:
-        return self.stream_answer(question, history, k, temperature).answer
+               temperature: float | None = None, where: SourceFilter | None = None) -> Answer:
+        return self.stream_answer(question, history, k, temperature, where).answer
 
     def stream_answer(self, question: str, history: History | None = None, k: int | None = None,
-                      temperature: float | None = None) -> Response:
-        """A `Response`: iterate it for text pieces, then read `.answer`. A bad question raises
-        `QuestionError` here, before anything runs."""
+                      temperature: float | None = None, where: SourceFilter | None = None) -> Response:
+        """A `Response`: iterate it for text pieces, then read `.answer`. `where` keeps only some
+        sources (dates, outlets, files). A bad question raises `QuestionError` here, before anything runs."""
         question = clean_question(question, self.settings.gate.max_question_chars)
-        return Response(self._steps(question, list(history or []), k, temperature))
+        return Response(self._steps(question, list(history or []), k, temperature, where))
 
     # -- the steps -------------------------------------------------------------------------------
-    def _steps(self, question: str, history: History, k: int | None,
-               temperature: float | None) -> Generator[str, None, Answer]:
+    def _steps(self, question: str, history: History, k: int | None, temperature: float | None,
+               where: SourceFilter | None = None) -> Generator[str, None, Answer]:
         clock = _Clock()
         retriever = self.retriever  # one snapshot of the index for the whole answer
         index = retriever.index
         language = detect_language(question)
         query = retrieval_query(question, history)
         query_vector = retriever.embedder.embed_query(query)
-        hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector)
+        hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where)
         clock.lap("retrieval_ms")
         passages = select_passages(query, hits, self.settings.evidence, index, query_vector)
         clock.lap("passages_ms")

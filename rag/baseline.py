@@ -51,7 +51,7 @@ class NaiveAssistant:
         language = detect_language(question)
         scores = self.lexical.scores(retrieval_query(question, history))
         top = [] if scores is None else [int(i) for i in scores.argsort()[::-1][:self.k] if scores[i] > 0]
-        passages = [Passage(n, c.id, s.id, s.title, s.path, c.start, c.end, c.text, n, None, float(scores[i]))
+        passages = [Passage(n, c.id, s.id, s.title, s.path, c.start, c.end, c.text, n, None, float(scores[i]), s.meta)
                     for n, i in enumerate(top, 1) for s, c in [self.chunks[i]]]
         context = "\n\n".join(f"[{p.number}] {p.text}" for p in passages)
         previous = ""

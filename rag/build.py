@@ -73,6 +73,13 @@ def chunk_source(source: Source, settings: ChunkSettings) -> list[Chunk]:
     ]
 
 
+def _meta_fields(source: Source) -> dict:
+    """The SourceInfo fields that come from the article's metadata."""
+    m = source.meta
+    return {"title": source.title, "date": m.date, "outlet": m.outlet, "author": m.author, "url": m.url,
+            "date_guessed": m.date_guessed}
+
+
 def embed_sentences(embedder: Embedder, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
     """Each text's sentence vectors; a sentence repeated across texts (chunk overlap) is embedded once."""
     per_text = [sentence_texts(t) for t in texts]
@@ -200,7 +207,7 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
                 kept = [previous.chunks[old_rows[cid]] for cid in old.chunks]  # type: ignore[union-attr]
                 chunks.extend(kept)
                 rows.extend(old_rows[c.id] for c in kept)
-                infos[source.id] = SourceInfo(**{**asdict(old), "copies": copies[source.id]})
+                infos[source.id] = SourceInfo(**{**asdict(old), "copies": copies[source.id], **_meta_fields(source)})
                 continue
             if old is None:
                 summary.added += 1
@@ -210,7 +217,8 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             chunks.extend(new)
             rows.extend([None] * len(new))
             infos[source.id] = SourceInfo(source.id, source.path, source.title, source.hash,
-                                          old.added if old else now, [c.id for c in new], copies[source.id])
+                                          old.added if old else now, [c.id for c in new], copies[source.id],
+                                          **{k: v for k, v in _meta_fields(source).items() if k != "title"})
         summary.removed = len(set(old_sources) - set(infos))
 
         # batches of similar lengths waste less padding in batched encoders

@@ -53,6 +53,9 @@ models_app = _App(help="The answering models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
 HomeOpt = Annotated[Optional[Path], typer.Option("--home", help="Project folder (default: $RAG_HOME or .)")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")]
+SourceOpt = Annotated[Optional[list[str]], typer.Option("--source", help="Only this file or outlet (repeatable).")]
 
 
 @app.callback()
@@ -92,21 +95,27 @@ def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="Start from sc
 @app.command()
 def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
            mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
+           since: SinceOpt = None, until: UntilOpt = None, source: SourceOpt = None,
            home: HomeOpt = None) -> None:
     """Show the passages that best match QUERY."""
+    from rag.filters import SourceFilter
     from rag.retrieval import Retriever
 
     if mode not in ("hybrid", "dense", "lexical"):
         raise SettingsError(f"unknown search mode {mode!r}: use hybrid, dense or lexical")
+    where = SourceFilter.parse(since, until, source)
     settings = load_settings(home)
     retriever = Retriever.open(settings)
-    hits = retriever.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    hits = retriever.search(query, k=k, mode=mode, where=where)  # type: ignore[arg-type]
     if not hits:
-        console.print("No passage found.")
+        console.print("No passage found." + (f" ({where.describe()})" if where else ""))
     for hit in hits:
         c = hit.chunk
+        about = hit.source.meta.line("en")
         console.print(f"[bold]{hit.rank}.[/] score {hit.score:.4f}  [cyan]{escape(hit.source.title)}[/]  "
                       f"({escape(hit.source.path)}, chars {c.start}-{c.end})")
+        if about:
+            console.print(f"   {about}", markup=False, highlight=False)
         console.print(f"   {c.text}\n", markup=False)
 
 
@@ -125,8 +134,9 @@ def _print_answer(result, streamed: str) -> None:
     for p in result.passages:
         if not result.abstained and p.number not in cited:
             continue
-        console.print(f"[bold][{p.number}][/] [cyan]{escape(p.title)}[/] ({escape(p.path)}, chars {p.start}-{p.end})",
-                      highlight=False)
+        about = p.about.line("en")
+        console.print(f"[bold][{p.number}][/] [cyan]{escape(p.title)}[/]{' · ' + escape(about) if about else ''} "
+                      f"({escape(p.path)}, chars {p.start}-{p.end})", highlight=False)
         console.print(f"    « {escape(p.text)} »")
     t = result.timings
     console.print(f"[dim]retrieval {t.get('retrieval_ms', 0):.0f} ms · prompt {result.prompt_tokens} tokens "
@@ -138,11 +148,14 @@ def _print_answer(result, streamed: str) -> None:
 def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an interactive session.")] = None,
         k: Annotated[Optional[int], typer.Option("-k", help="How many chunks to retrieve.")] = None,
         model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
+        since: SinceOpt = None, until: UntilOpt = None, source: SourceOpt = None,
         home: HomeOpt = None) -> None:
     """Answer QUESTION from the sources, streaming, with checked citations."""
     from rag.answer import Assistant
     from rag.errors import QuestionError
+    from rag.filters import SourceFilter
 
+    where = SourceFilter.parse(since, until, source)
     settings = load_settings(home, generation__model=model, retrieval__k=k)
     assistant = Assistant.open(settings)
     history: list[tuple[str, str]] = []
@@ -158,7 +171,7 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
             if not question:
                 break
         try:
-            response = assistant.stream_answer(question, history)
+            response = assistant.stream_answer(question, history, where=where)
             for piece in response:
                 console.out(piece, end="")
             _print_answer(response.answer, response.streamed)
@@ -169,6 +182,22 @@ def ask(question: Annotated[Optional[str], typer.Argument(help="Omit for an inte
             err.print(f"[red]{escape(str(exc))}[/]")
         if not interactive:
             break
+
+
+def _feedback_set(settings) -> Path:
+    """eval/feedback.jsonl from the chat's conversations; what cannot be scored is listed."""
+    from rag.conversations import ConversationStore
+    from rag.feedback import feedback_set
+
+    made = feedback_set(ConversationStore(settings.path(settings.conversations_file)),
+                        settings.path(Path("eval/feedback.jsonl")))
+    for turn in made.to_review:
+        err.print(f"to review (👎 without a correction): {escape(turn.question)}")
+    if not made.written:
+        raise SettingsError("no corrected 👎 answers yet: mark a wrong answer in the chat and give the right "
+                            "answer (or 'pas dans les sources') to build the feedback set")
+    err.print(f"{made.written} reviewed question(s) written to {made.path}")
+    return made.path
 
 
 @app.command("eval")
@@ -185,6 +214,8 @@ def eval_command(
     model: Annotated[Optional[str], typer.Option(help="Registry name, .gguf path or hf:repo/file.")] = None,
     judge: Annotated[str, typer.Option(help="lexical, cross-encoder:<path> or llm")] = "lexical",
     out: Annotated[Optional[Path], typer.Option(help="Report folder (default eval/reports).")] = None,
+    feedback: Annotated[bool, typer.Option("--feedback", help="The chat's 👎/corrected answers, as a question "
+                                                             "set (eval/feedback.jsonl).")] = False,
     home: HomeOpt = None,
 ) -> None:
     """Run a question set through answer() and write a JSON and a Markdown report."""
@@ -218,6 +249,8 @@ def eval_command(
             gold_path = Path(tmp) / "squad.jsonl"
             gold_path.write_text("".join(json.dumps({k_: v for k_, v in vars(q).items()}, ensure_ascii=False) + "\n"
                                          for q in gold_questions), "utf-8")
+        elif feedback:
+            gold_path = _feedback_set(settings)
         else:
             gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
         assistant = Assistant.open(settings, embedder=embedder)

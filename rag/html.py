@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 from rag.answer import Answer
 from rag.build import BuildSummary
 from rag.index import Index
+from rag.messages import say
+from rag.metadata import FILE_DATE, ArticleMeta, format_day
 
 if TYPE_CHECKING:
-    from rag.library import AddReport
+    from rag.conversations import Turn
+    from rag.library import AddReport, SourceRow
 
 CONTEXT_CHARS = 220
 EMPTY_EVIDENCE = "<p><i>Les sources des réponses s'afficheront ici.</i></p>"
@@ -26,6 +29,9 @@ a.rag-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
             background: var(--background-fill-primary); scroll-margin-top: 12px; }
 .rag-card.rag-active, .rag-card:target { outline: 3px solid #2563eb; }
 .rag-card .rag-meta { font-size: 0.85em; color: #6b7280; }
+.rag-card .rag-about { font-size: 0.9em; color: #1f2937; font-weight: 500; }
+#sources-table table { table-layout: fixed; width: 100%; }
+#sources-table td { white-space: normal; overflow-wrap: anywhere; }
 .rag-card mark { background: #fde68a; color: inherit; }
 .rag-turn { font-weight: 600; margin-top: 14px; }
 """
@@ -86,10 +92,50 @@ def cards_html(result: Answer, turn: int, index: Index | None = None) -> str:
         out.append(
             f'<div class="rag-card" id="{card_id(turn, p.number)}">'
             f"<div><b>[{p.number}] {escape(p.title)}</b></div>"
+            f"{about_html(p.about)}"
             f'<div class="rag-meta">{escape(p.path)} · caractères {p.start}–{p.end}</div>'
             f"<div>…{escape(before)}<mark>{escape(passage)}</mark>{escape(after)}…</div></div>"
         )
     return "\n".join(out)
+
+
+def about_html(meta: ArticleMeta, language: str = "fr") -> str:
+    """"Bloomberg · 29 juillet 2025", the outlet linking to the article when its URL is known."""
+    line = meta.line(language)
+    if not line:
+        return ""
+    if meta.url and meta.url.startswith(("http://", "https://")):
+        line_html = (f'<a href="{escape(meta.url, quote=True)}" target="_blank" rel="noopener noreferrer">'
+                     f"{escape(line)}</a>")
+    else:
+        line_html = escape(line)
+    return f'<div class="rag-about">{line_html}</div>'
+
+
+def sources_rows(rows: list["SourceRow"], language: str = "fr") -> list[list]:
+    """The Sources table: headline, outlet, date, file (and its copies), passages."""
+    out = []
+    for r in rows:
+        day = format_day(r.meta.date, language) if r.meta.date else ""
+        if r.meta.date_guessed and day:
+            day += f" ({FILE_DATE[language]})"
+        out.append([r.title, r.meta.outlet or "", day, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks])
+    return out
+
+
+def restore_chat(turns: list["Turn"], index: Index | None) -> tuple[list[dict], list[tuple[str, str]], str]:
+    """A stored conversation as the chat shows it: messages, the (question, answer) history the model
+    reads for follow-ups, and the source cards (newest first)."""
+    messages: list[dict] = []
+    history: list[tuple[str, str]] = []
+    cards: list[str] = []
+    for n, t in enumerate(turns, 1):
+        answer = Answer.from_dict(t.answer)
+        messages += [{"role": "user", "content": escape(t.question)},
+                     {"role": "assistant", "content": answer_html(answer, n)}]
+        history.append((answer.question, answer.text))
+        cards.insert(0, cards_html(answer, n, index))
+    return messages, history, "\n".join(cards) or EMPTY_EVIDENCE
 
 
 def build_markdown(summary: BuildSummary | None) -> str:
@@ -100,10 +146,10 @@ def build_markdown(summary: BuildSummary | None) -> str:
             f"{summary.unchanged} inchangée(s) ; {summary.chunks_embedded} passages indexés "
             f"({summary.chunks_total} dans l'index) ; {summary.seconds:.1f} s")
     lines = [f"**Index à jour** : {line}"]
-    lines += [f"- ⚠ {escape(note)}" for note in summary.notes]
+    lines += [f"- ⚠ {escape(say(note))}" for note in summary.notes]
     lines += [f"- {escape(copy)} : même texte que {escape(original)}, indexé une seule fois"
               for copy, original in summary.copies]
-    lines += [f"- ⚠ {escape(s.path)} : {escape(s.reason)}" for s in summary.skipped]
+    lines += [f"- ⚠ {escape(s.path)} : {escape(say(s.reason))}" for s in summary.skipped]
     return "\n".join(lines)
 
 
@@ -114,5 +160,5 @@ def add_report_markdown(report: "AddReport") -> str:
               for uploaded, stored in report.stored if uploaded != stored]
     lines += [f"- {escape(uploaded)} : déjà dans les sources, à l'identique ({escape(existing)})"
               for uploaded, existing in report.already_there]
-    lines += [f"- ⚠ {escape(problem)}" for problem in report.problems]
+    lines += [f"- ⚠ {escape(say(problem))}" for problem in report.problems]
     return "\n".join(lines) or "Aucun fichier ajouté."

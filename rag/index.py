@@ -35,6 +35,7 @@ from rag.engines.base import SearchEngine
 from rag.engines.faiss import FaissEngine
 from rag.errors import IndexDamaged, IndexMismatch, IndexMissing, IndexProblem
 from rag.lexical import LexicalIndex
+from rag.metadata import ArticleMeta
 from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,16 @@ class SourceInfo:
     chunks: list[str] = field(default_factory=list)
     # other files in the sources folder with exactly the same text: indexed once, under this source
     copies: list[str] = field(default_factory=list)
+    # the article's metadata (rag.metadata), read again from the files at every build
+    date: str | None = None
+    outlet: str | None = None
+    author: str | None = None
+    url: str | None = None
+    date_guessed: bool = False
+
+    @property
+    def meta(self) -> "ArticleMeta":
+        return ArticleMeta(self.title, self.date, self.outlet, self.author, self.url, self.date_guessed)
 
 
 class Index:

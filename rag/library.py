@@ -19,6 +19,8 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.embedders import Embedder, get_embedder
+from rag.conversations import ConversationStore
+from rag.metadata import ArticleMeta, Edits
 from rag.errors import IndexDamaged, IndexProblem, SourceError
 from rag.build import BuildSummary, Progress, build_settings_index
 from rag.index import Index, current_build
@@ -34,6 +36,7 @@ class SourceRow:
     chunks: int
     added: str
     copies: tuple[str, ...] = ()  # other files with the same text, indexed once under this one
+    meta: ArticleMeta = ArticleMeta()
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Workspace:
         self._assistants: dict[str, object] = {}
         self._build_lock = threading.Lock()
         self._open_lock = threading.Lock()
+        self.conversations = ConversationStore(settings.path(settings.conversations_file))
 
     # -- the index -----------------------------------------------------------------------------
     def has_index(self) -> bool:
@@ -102,13 +106,21 @@ class Workspace:
             assistant.reload_index()  # type: ignore[attr-defined]
         return summary
 
+    def current_index(self) -> Index | None:
+        """The index in use, or None when there is none that loads."""
+        try:
+            return Index.load(self.settings.index_path) if self.has_index() else None
+        except IndexProblem:
+            return None
+
     def sources(self) -> list[SourceRow]:
         """Indexed sources, newest first."""
         if not self.has_index():
             return []
         index = Index.load(self.settings.index_path)
-        rows = [SourceRow(s.title, s.path, len(s.chunks), s.added, tuple(s.copies)) for s in index.sources.values()]
-        return sorted(rows, key=lambda r: (r.added, r.path), reverse=True)
+        rows = [SourceRow(s.title, s.path, len(s.chunks), s.added, tuple(s.copies), s.meta)
+                for s in index.sources.values()]
+        return sorted(rows, key=lambda r: (r.meta.date or "", r.path), reverse=True)
 
     def add_files(self, paths: list[Path], progress: Progress | None = None) -> AddReport:
         """Copy readable files into the sources folder and index them. A file identical to one already
@@ -135,13 +147,25 @@ class Workspace:
             report.summary = self.build(progress=progress)
         return report
 
-    def remove(self, relative_path: str, progress: Progress | None = None) -> BuildSummary:
-        """Delete a source file from the sources folder and drop its chunks from the index."""
+    def _source_file(self, relative_path: str) -> Path:
+        """The file of a source, by its path in the sources folder; anything else is a SourceError."""
         folder = self.settings.sources_path.resolve()
         target = (folder / relative_path).resolve()
         if folder not in target.parents or not target.is_file():
             raise SourceError(f"no source {relative_path!r} in {folder}")
-        target.unlink()
+        return target
+
+    def remove(self, relative_path: str, progress: Progress | None = None) -> BuildSummary:
+        """Delete a source file from the sources folder and drop its chunks from the index."""
+        self._source_file(relative_path).unlink()
+        return self.build(progress=progress)
+
+    def edit_metadata(self, relative_path: str, progress: Progress | None = None, **values: str | None) -> BuildSummary:
+        """Correct a source's title, date, outlet, author or URL (an empty value goes back to what the
+        file says); kept in the sources folder across rebuilds, applied at once (nothing is embedded)."""
+        folder = self.settings.sources_path.resolve()
+        target = self._source_file(relative_path)
+        Edits(folder).save(target.relative_to(folder).as_posix(), **values)
         return self.build(progress=progress)
 
     # -- answering -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from rag import plots
 from rag.evaluation import QuestionResult
 
 WORST = 10
@@ -65,5 +66,12 @@ def write(folder: Path, settings: dict, summary: dict, results: list[QuestionRes
     json_path = folder / f"{stamp}.json"
     json_path.write_text(json.dumps(payload, indent=1, ensure_ascii=False), "utf-8")
     md_path = folder / f"{stamp}.md"
-    md_path.write_text(markdown(settings, summary, results, gold_errors), "utf-8")
+    text = markdown(settings, summary, results, gold_errors)
+    latest, previous = plots.latest_two(folder)
+    if latest is not None and latest.path == json_path:
+        pictures = plots.plot_runs(latest, previous, folder)
+        against = f" beside the previous run ({previous.stamp})" if previous else ""
+        text = text.replace("\n## Summary\n", f"\n## Plots{against}\n\n" + "\n".join(
+            f"![{name}]({path.name})" for name, path in pictures.items()) + "\n\n## Summary\n", 1)
+    md_path.write_text(text, "utf-8")
     return json_path, md_path

@@ -11,7 +11,8 @@ import numpy as np
 
 from rag.config import RetrievalSettings, Settings
 from rag.embedders import Embedder, get_embedder
-from rag.engines.base import Mode
+from rag.engines.base import Allowed, Mode
+from rag.filters import SourceFilter
 from rag.index import Chunk, Index, SourceInfo
 
 
@@ -41,15 +42,23 @@ class Retriever:
         return cls(index, embedder, settings.retrieval)
 
     def search(self, query: str, k: int | None = None, mode: Mode = "hybrid",
-               query_vector: np.ndarray | None = None) -> list[Hit]:
-        """The `k` best chunks for `query` (whose embedding may be passed in when already known)."""
+               query_vector: np.ndarray | None = None, where: SourceFilter | None = None) -> list[Hit]:
+        """The `k` best chunks for `query` (whose embedding may be passed in when already known), from
+        the sources `where` keeps when given."""
         k = k or self.settings.k
         if self.index.count() == 0 or not query.strip():
             return []
+        allowed = None
+        if where is not None:
+            allowed = Allowed(where.rows(self.index),
+                              tuple(sid for sid, info in self.index.sources.items() if where.allows(info)))
+            if not len(allowed.rows):
+                return []
         if query_vector is None:
             query_vector = self.embedder.embed_query(query)
         hits = []
-        for rank, found in enumerate(self.index.engine.search(query, query_vector, k, self.settings, mode), 1):
+        engine = self.index.engine
+        for rank, found in enumerate(engine.search(query, query_vector, k, self.settings, mode, allowed), 1):
             chunk = self.index.chunks[found.row]
             hits.append(Hit(rank, found.score, chunk, self.index.sources[chunk.source_id], found.dense_score,
                             found.lexical_score, found.row))

@@ -1,4 +1,5 @@
-"""Reading source files (txt, md, html, pdf) into plain text with an id, a title and a content hash.
+"""Reading source files (txt, md, html, pdf) into plain text with an id, a content hash and the
+article's metadata (headline, date, outlet, author, URL: rag.metadata).
 
 Files that cannot be used (empty, binary, unreadable, too large, unknown type) are reported as
 `Skipped` with the reason; they never stop the others from loading.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import SourceError
+from rag.metadata import ArticleMeta, Edits, file_date, from_html, from_pdf, split_front_matter, title_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Source:
     title: str
     text: str
     hash: str
+    meta: ArticleMeta = ArticleMeta()  # title filled; date from the file when the article gives none
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,9 @@ def _looks_binary(text: str) -> bool:
     return controls / len(sample) > 0.01
 
 
-def read_source(path: Path, root: Path, max_bytes: int = 20_000_000) -> Source:
-    """Load one file as a Source; raise SourceError with the reason when it cannot be used."""
+def read_source(path: Path, root: Path, max_bytes: int = 20_000_000, edits: ArticleMeta | None = None) -> Source:
+    """Load one file as a Source; raise SourceError with the reason when it cannot be used. `edits`: the
+    user's corrections of its metadata, which win over what the file says."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise SourceError(f"unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
@@ -163,25 +167,40 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000) -> Source:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"unreadable ({exc.strerror or exc})") from exc
-    title = None
     if suffix in PDF_SUFFIXES:
         if not data.startswith(b"%PDF"):
             raise SourceError("not a PDF file")
         text = pdf_to_text(path)
+        meta = from_pdf(path)
     else:
         text = decode_text(data)
         if _looks_binary(text):
             raise SourceError("binary content")
         if suffix in HTML_SUFFIXES:
-            text, title = html_to_text(text)
+            meta = from_html(text)
+            text, page_title = html_to_text(text)
+            meta = meta.filled_from(ArticleMeta(title=page_title))
+        else:
+            meta, text = split_front_matter(text)
     text = normalise_text(text)
     if not text:
         raise SourceError("no text in file")
     relative = path.relative_to(root).as_posix()
-    first_line = text.split("\n", 1)[0].strip().lstrip("# ").strip()
-    title = title or first_line[:120] or path.stem
+    meta = (edits or ArticleMeta()).filled_from(meta)
+    meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or _cut(text, 120) or path.stem))
+    if not meta.date:
+        meta = meta.filled_from(file_date(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Source(id=source_id(relative), path=relative, title=title, text=text, hash=digest)
+    return Source(id=source_id(relative), path=relative, title=meta.title or path.stem, text=text, hash=digest,
+                  meta=meta)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The start of `text` up to `limit` characters, cut at a word, with an ellipsis when cut."""
+    first = text.split("\n", 1)[0].strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def discover(root: Path) -> list[Path]:
@@ -209,12 +228,13 @@ def load_sources(root: Path, max_bytes: int = 20_000_000,
     """Load every usable file below `root`; unusable ones come back as Skipped with the reason."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
+    edits = Edits(root)
     for path in discover(root):
         relative = path.relative_to(root).as_posix()
         try:
             if not follow_outside_links:
                 check_inside(path, root)
-            sources.append(read_source(path, root, max_bytes))
+            sources.append(read_source(path, root, max_bytes, edits.of(relative)))
         except SourceError as exc:
             logger.info("skipped %s: %s", relative, exc)
             skipped.append(Skipped(relative, str(exc)))

@@ -61,12 +61,20 @@ class VectorIndex:
     def count(self) -> int:
         return int(self._index.ntotal)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and row ids of the `k` nearest rows (fewer when the index is smaller)."""
-        k = min(k, self.count())
+    def search(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and row ids of the `k` nearest rows (fewer when the index is smaller); among `rows`
+        only, when given (FAISS's ID selector: the filter applies during the search)."""
+        k = min(k, self.count() if rows is None else len(rows))
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = self._index.search(np.asarray(query, np.float32).reshape(1, -1), k)
+        params = None
+        if rows is not None:
+            import faiss
+
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, np.int64))
+            params = (faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe) if self.kind == "ivf"
+                      else faiss.SearchParameters(sel=selector))
+        scores, ids = self._index.search(np.asarray(query, np.float32).reshape(1, -1), k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 

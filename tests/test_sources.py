@@ -47,7 +47,7 @@ def test_html_keeps_visible_text_and_drops_markup_and_scripts(tmp_path: Path):
         "<nav>Menu</nav><h1>Gros titre</h1><p>Premier <b>paragraphe</b> ici.</p>"
         "<script>alert('x')</script><ul><li>Point un</li></ul></body></html>", "utf-8")
     source = read_source(tmp_path / "a.html", tmp_path)
-    assert source.title == "Le titre"
+    assert source.title == "Gros titre"  # the page's headline (trafilatura), not its <title>
     assert source.text == "Gros titre\nPremier paragraphe ici.\nPoint un"
 
 

@@ -21,6 +21,14 @@ class Scored:
     lexical_score: float | None  # BM25 score, when the chunk matched the query's terms
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """The chunks a filtered search may return: their rows and the ids of their sources."""
+
+    rows: np.ndarray  # sorted int64
+    source_ids: tuple[str, ...]
+
+
 class SearchEngine(ABC):
     """Finds chunk rows for a query; knows nothing of passages, prompts or answers."""
 
@@ -32,6 +40,7 @@ class SearchEngine(ABC):
 
     @abstractmethod
     def search(self, query: str, query_vector: np.ndarray, k: int, settings: RetrievalSettings,
-               mode: Mode = "hybrid") -> list[Scored]:
+               mode: Mode = "hybrid", allowed: "Allowed | None" = None) -> list[Scored]:
         """The `k` best rows, best first: dense and lexical rankings over `settings.candidates` each,
-        fused by reciprocal rank (`settings.rrf_k`)."""
+        fused by reciprocal rank (`settings.rrf_k`); only `allowed` rows when given (a filter applied
+        before ranking, not after)."""

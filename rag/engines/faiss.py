@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.config import RetrievalSettings
-from rag.engines.base import Mode, Scored, SearchEngine
+from rag.engines.base import Allowed, Mode, Scored, SearchEngine
 from rag.lexical import LexicalIndex
 from rag.vectors import VectorIndex
 
@@ -28,13 +28,18 @@ class FaissEngine(SearchEngine):
     def count(self) -> int:
         return self.dense.count()
 
-    def dense_ranking(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.dense.search(query_vector, n)
+    def dense_ranking(self, query_vector: np.ndarray, n: int,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.dense.search(query_vector, n, rows)
 
-    def lexical_ranking(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_ranking(self, query: str, n: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         scores = self.lexical.scores(query)
         if scores is None:
             return NOTHING
+        if rows is not None:
+            kept = np.zeros_like(scores)
+            kept[rows] = scores[rows]
+            scores = kept
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -42,10 +47,11 @@ class FaissEngine(SearchEngine):
         return scores[top], top
 
     def search(self, query: str, query_vector: np.ndarray, k: int, settings: RetrievalSettings,
-               mode: Mode = "hybrid") -> list[Scored]:
+               mode: Mode = "hybrid", allowed: Allowed | None = None) -> list[Scored]:
         n = max(settings.candidates, k)
-        dense_scores, dense_ids = self.dense_ranking(query_vector, n) if mode != "lexical" else NOTHING
-        lex_scores, lex_ids = self.lexical_ranking(query, n) if mode != "dense" else NOTHING
+        rows = allowed.rows if allowed is not None else None
+        dense_scores, dense_ids = self.dense_ranking(query_vector, n, rows) if mode != "lexical" else NOTHING
+        lex_scores, lex_ids = self.lexical_ranking(query, n, rows) if mode != "dense" else NOTHING
         dense = {int(i): (r, float(sc)) for r, (i, sc) in enumerate(zip(dense_ids, dense_scores), 1)}
         lexical = {int(i): (r, float(sc)) for r, (i, sc) in enumerate(zip(lex_ids, lex_scores), 1)}
         fused: dict[int, float] = {}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import IndexSettings, RetrievalSettings
-from rag.engines.base import Mode, Scored, SearchEngine
+from rag.engines.base import Allowed, Mode, Scored, SearchEngine
 from rag.errors import IndexDamaged, IndexProblem, MissingDependency
 from rag.lexical import tokenize
 from rag.vectors import APPROXIMATE_THRESHOLD, ivf_cells, ivf_probes
@@ -47,6 +47,7 @@ MAX_TEXT = 65_535  # VARCHAR limit, in bytes
 INSERT_BATCH = 2_000
 BM25_K1 = 1.2  # Milvus's default, as the bm25s index of the FAISS backend (rag.lexical)
 SIGNATURE = "rag.signature"  # collection property: the embedder and chunker its vectors come from
+NLIST = "rag.nlist"  # collection property: the dense IVF index's cell count
 
 
 class _QuietLite(logging.Filter):
@@ -137,39 +138,40 @@ class MilvusEngine(SearchEngine):
         description = self._client.describe_collection(collection) if self._client.has_collection(collection) else None
         if description is None:
             raise IndexDamaged(f"the Milvus collection {collection!r} at {uri} is missing; run `rag index` to fill it")
-        self._nprobe = 0
-        for index_name in self._client.list_indexes(collection, field_name="dense"):
-            params = self._client.describe_index(collection, index_name).get("params", {}) or {}
-            nlist = params.get("nlist") or (self._client.describe_index(collection, index_name).get("nlist"))
-            if nlist:
-                self._nprobe = ivf_probes(int(nlist))
+        # cells scanned per query, as the FAISS engine does (the cell count is kept as a collection property:
+        # milvus-lite's describe_index does not report index parameters)
+        nlist = (description.get("properties") or {}).get(NLIST)
+        self._nprobe = ivf_probes(int(nlist)) if nlist else 0
 
     def count(self) -> int:
         rows = self._client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def _dense_request(self, query_vector: np.ndarray, n: int):
+    def _dense_request(self, query_vector: np.ndarray, n: int, expr: str | None):
         pymilvus = _pymilvus()
         params: dict[str, Any] = {"metric_type": "IP"}
         if self._nprobe:
             params["params"] = {"nprobe": self._nprobe}
-        return pymilvus.AnnSearchRequest([np.asarray(query_vector, np.float32).tolist()], "dense", params, limit=n)
+        return pymilvus.AnnSearchRequest([np.asarray(query_vector, np.float32).tolist()], "dense", params, limit=n,
+                                         expr=expr)
 
-    def _lexical_request(self, query_terms: str, n: int, expr: str = "", expr_params: dict | None = None):
+    def _lexical_request(self, query_terms: str, n: int, expr: str | None):
         pymilvus = _pymilvus()
-        return pymilvus.AnnSearchRequest([query_terms], "sparse", {"metric_type": "BM25"}, limit=n, expr=expr or None,
-                                         expr_params=expr_params)
+        return pymilvus.AnnSearchRequest([query_terms], "sparse", {"metric_type": "BM25"}, limit=n, expr=expr)
 
     def search(self, query: str, query_vector: np.ndarray, k: int, settings: RetrievalSettings,
-               mode: Mode = "hybrid") -> list[Scored]:
+               mode: Mode = "hybrid", allowed: Allowed | None = None) -> list[Scored]:
         pymilvus = _pymilvus()
         n = max(settings.candidates, k)
         query_terms = terms(query)
+        if allowed is not None and not allowed.source_ids:
+            return []
+        expr = f"source_id in {_strings(list(allowed.source_ids))}" if allowed is not None else None
         requests = []
         if mode != "lexical":
-            requests.append(self._dense_request(query_vector, n))
+            requests.append(self._dense_request(query_vector, n, expr))
         if mode != "dense" and query_terms:
-            requests.append(self._lexical_request(query_terms, n))
+            requests.append(self._lexical_request(query_terms, n, expr))
         if not requests:
             return []
         try:
@@ -179,7 +181,7 @@ class MilvusEngine(SearchEngine):
             else:
                 r = requests[0]
                 found = self._client.search(self.collection, data=r.data, anns_field=r.anns_field, limit=k,
-                                            search_params=r.param, output_fields=["chunk_id"])
+                                            search_params=r.param, output_fields=["chunk_id"], filter=expr or "")
         except Exception as exc:
             raise IndexProblem(f"Milvus at {self.uri} failed to search ({type(exc).__name__}: {str(exc)[:200]})") from exc
         ranked = [(hit["entity"]["chunk_id"], float(hit["distance"])) for hit in found[0]]
@@ -224,7 +226,10 @@ def _create(milvus, name: str, dim: int, signature: str, n: int) -> None:
     params.add_index("dense", index_type=kind, metric_type="IP", params=index_params)
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     milvus.create_collection(name, schema=schema, index_params=params)
-    milvus.alter_collection_properties(name, properties={SIGNATURE: signature})
+    properties = {SIGNATURE: signature}
+    if "nlist" in index_params:
+        properties[NLIST] = str(index_params["nlist"])
+    milvus.alter_collection_properties(name, properties=properties)
 
 
 def _signature(milvus, name: str) -> str | None:

@@ -1,0 +1,66 @@
+"""Asking within a date range or a set of sources: which chunks a question may be answered from.
+
+A `SourceFilter` keeps a source when its date lies in [since, until] (both inclusive, YYYY-MM-DD; a
+date guessed from the file counts as its date) and, when sources are named, when its file path or its
+outlet is one of them (case-insensitive). Retrieval applies it before ranking, in every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.errors import QuestionError
+from rag.index import Index, SourceInfo
+from rag.metadata import iso_day
+
+
+@dataclass(frozen=True)
+class SourceFilter:
+    since: str | None = None
+    until: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, since: str | None = None, until: str | None = None,
+              sources: Iterable[str] | None = None) -> "SourceFilter | None":
+        """A filter from what a user typed, or None when nothing restricts; a date that is not
+        YYYY-MM-DD is a `QuestionError`."""
+        days = []
+        for label, value in (("since", since), ("until", until)):
+            value = (value or "").strip()
+            if value and iso_day(value) != value:
+                raise QuestionError(f"{label} date {value!r}: write it as YYYY-MM-DD (2025-07-29)")
+            days.append(value or None)
+        names = tuple(dict.fromkeys(s.strip() for s in (sources or []) if s and s.strip()))
+        if days[0] and days[1] and days[0] > days[1]:
+            raise QuestionError(f"the since date {days[0]} is after the until date {days[1]}")
+        return cls(days[0], days[1], names) if (days[0] or days[1] or names) else None
+
+    def allows(self, info: SourceInfo) -> bool:
+        if self.since and (not info.date or info.date < self.since):
+            return False
+        if self.until and (not info.date or info.date > self.until):
+            return False
+        if self.sources:
+            wanted = {s.casefold() for s in self.sources}
+            return info.path.casefold() in wanted or (info.outlet or "").casefold() in wanted
+        return True
+
+    def rows(self, index: Index) -> np.ndarray:
+        """Rows of the chunks of the sources it keeps (sorted)."""
+        row_of = {c.id: i for i, c in enumerate(index.chunks)}
+        rows = [row_of[cid] for info in index.sources.values() if self.allows(info) for cid in info.chunks]
+        return np.array(sorted(rows), np.int64)
+
+    def describe(self) -> str:
+        parts = []
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.until:
+            parts.append(f"until {self.until}")
+        if self.sources:
+            parts.append("in " + ", ".join(self.sources))
+        return "; ".join(parts)

@@ -1,0 +1,294 @@
+"""What a reader of news wants to know about each source: its headline, date, outlet, author and URL.
+
+The rules, for each field the first that gives a value:
+1. the user's own edits (the Sources tab, `rag meta`), kept in `sources/.rag-metadata.json` so that they
+   travel with the articles and survive every rebuild;
+2. HTML: the page's JSON-LD `NewsArticle` / `Article` (headline, datePublished, author, publisher),
+   read with a JSON parser; then trafilatura's metadata extraction (OpenGraph `og:site_name`,
+   `article:published_time`, `<meta name="author">`, the canonical URL; dates by htmldate);
+   PDF: the document's own title, author and creation date;
+   Markdown and text: a front-matter block (`---` / `title:` `date:` `outlet:` `url:` `author:` / `---`,
+   YAML), removed from the indexed text; then a line "Article en référence : <url>" (or "Source :",
+   "URL :");
+3. a URL gives the outlet (its host: `bloomberg.com` → Bloomberg) and a date written in its path
+   (`/2025-07-29/`, `/2025/07/29/`);
+4. no date at all: the file's modification date, marked as a guess ("date du fichier").
+A real headline is the title; otherwise the first line, when it is short enough to be one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+from rag.errors import SourceError
+
+logger = logging.getLogger(__name__)
+
+EDITS_FILE = ".rag-metadata.json"
+EDITABLE = ("title", "date", "outlet", "author", "url")
+MAX_TITLE = 150
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_REFERENCE = re.compile(r"^\s*(?:article en r[ée]f[ée]rence|source|url|lien)\s*:\s*(https?://\S+)", re.I | re.M)
+_URL_DATE = re.compile(r"/(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)(?:/|-|\b)")
+MONTHS = {"fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+                 "novembre", "décembre"],
+          "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                 "November", "December"]}
+FILE_DATE = {"fr": "date du fichier", "en": "file date"}
+# hosts whose outlet name is not their capitalised first label
+OUTLETS = {"lemonde.fr": "Le Monde", "lesechos.fr": "Les Echos", "ft.com": "Financial Times", "nytimes.com":
+           "The New York Times", "wsj.com": "The Wall Street Journal", "lefigaro.fr": "Le Figaro",
+           "bfmtv.com": "BFM TV", "01net.com": "01net", "theverge.com": "The Verge", "techcrunch.com": "TechCrunch",
+           "reuters.com": "Reuters", "bloomberg.com": "Bloomberg", "cnbc.com": "CNBC", "zdnet.fr": "ZDNet"}
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    title: str | None = None
+    date: str | None = None  # ISO 8601 day, YYYY-MM-DD
+    outlet: str | None = None
+    author: str | None = None
+    url: str | None = None
+    date_guessed: bool = False  # the date is the file's, not the article's
+
+    def filled_from(self, other: "ArticleMeta") -> "ArticleMeta":
+        """These values, with the empty ones taken from `other`."""
+        values = {f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self)
+                  if f.name != "date_guessed"}
+        guessed = other.date_guessed if not self.date and other.date else self.date_guessed
+        return ArticleMeta(**values, date_guessed=guessed)
+
+    def line(self, language: str = "fr") -> str:
+        """"Bloomberg · 29 juillet 2025" (with "(date du fichier)" when the date is a guess)."""
+        parts = [self.outlet] if self.outlet else []
+        if self.date:
+            day = format_day(self.date, language)
+            parts.append(f"{day} ({FILE_DATE[language]})" if self.date_guessed else day)
+        if self.author:
+            parts.append(self.author)
+        return " · ".join(parts)
+
+
+def format_day(iso: str, language: str = "fr") -> str:
+    try:
+        d = date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    month = MONTHS.get(language, MONTHS["fr"])[d.month - 1]
+    return f"{d.day} {month} {d.year}" if language == "fr" else f"{month} {d.day}, {d.year}"
+
+
+def iso_day(value: object) -> str | None:
+    """A date-like value (date, datetime, "2025-07-29T10:00:00Z", "2025-07-29") as YYYY-MM-DD, or None."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", text) or re.match(r"D:(\d{4})(\d{2})(\d{2})", text)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def outlet_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = (urlparse(url).hostname or "").lower().removeprefix("www.")
+    if not host:
+        return None
+    if host in OUTLETS:
+        return OUTLETS[host]
+    return host.split(".")[0].capitalize() if host.count(".") == 1 else host
+
+
+def from_url(url: str | None) -> ArticleMeta:
+    """The outlet a URL names and a date written in its path."""
+    if not url:
+        return ArticleMeta()
+    match = _URL_DATE.search(urlparse(url).path)
+    day = None
+    if match:
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+        except ValueError:
+            day = None
+    return ArticleMeta(url=url, outlet=outlet_of(url), date=day)
+
+
+def _names(value: object) -> list[str]:
+    """Author/publisher names from JSON-LD (a string, an object with a name, or a list of those)."""
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
+
+
+def _json_ld_articles(html: str) -> list[dict]:
+    from bs4 import BeautifulSoup
+
+    found: list[dict] = []
+    for script in BeautifulSoup(html, "html.parser").find_all("script", type="application/ld+json"):
+        try:
+            data = json.loads(script.string or script.get_text() or "")
+        except (ValueError, TypeError):
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if not isinstance(item, dict):
+                continue
+            stack.extend(item.get("@graph", []) if isinstance(item.get("@graph"), list) else [])
+            kinds = item.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
+                found.append(item)
+    return found
+
+
+def from_json_ld(html: str) -> ArticleMeta:
+    """The first JSON-LD NewsArticle/Article of a page."""
+    for item in _json_ld_articles(html):
+        authors = _names(item.get("author"))
+        publisher = _names(item.get("publisher"))
+        url = item.get("url") if isinstance(item.get("url"), str) else None
+        return ArticleMeta(title=(item.get("headline") or item.get("name") or None) if isinstance(
+            item.get("headline") or item.get("name"), str) else None,
+            date=iso_day(item.get("datePublished") or item.get("dateCreated")),
+            outlet=publisher[0] if publisher else None, author=", ".join(authors) or None, url=url)
+    return ArticleMeta()
+
+
+def from_html(html: str) -> ArticleMeta:
+    """JSON-LD first, then trafilatura (OpenGraph, meta tags, canonical URL, htmldate)."""
+    meta = from_json_ld(html)
+    try:
+        from trafilatura import extract_metadata
+
+        # htmldate without its extensive search, which takes a copyright year in a footer for a date
+        found = extract_metadata(html, date_config={"extensive_search": False, "original_date": True})
+    except ImportError:
+        logger.warning("trafilatura is not installed: HTML metadata from JSON-LD only")
+        found = None
+    except Exception as exc:  # a page trafilatura cannot parse still gets its JSON-LD
+        logger.info("trafilatura could not read the page's metadata: %s", exc)
+        found = None
+    if found is not None:
+        author = (found.author or "").replace("; ", ", ") or None
+        meta = meta.filled_from(ArticleMeta(title=found.title, date=iso_day(found.date), outlet=found.sitename,
+                                            author=author, url=found.url))
+    return meta.filled_from(from_url(meta.url))
+
+
+def split_front_matter(text: str) -> tuple[ArticleMeta, str]:
+    """Metadata from a Markdown/text file's front matter (and its text without it), else from a
+    reference line; the text is returned unchanged then."""
+    match = _FRONT_MATTER.match(text)
+    if match:
+        import yaml
+
+        try:
+            values = yaml.safe_load(match[1])
+        except yaml.YAMLError:
+            values = None
+        if isinstance(values, dict):
+            lowered = {str(k).lower(): v for k, v in values.items()}
+
+            def pick(*keys: str) -> str | None:
+                for key in keys:
+                    value = lowered.get(key)
+                    if isinstance(value, (str, int, float)) and str(value).strip():
+                        return str(value).strip()
+                    if isinstance(value, list) and value:
+                        return ", ".join(str(v) for v in value)
+                return None
+
+            meta = ArticleMeta(title=pick("title", "titre", "headline"),
+                               date=iso_day(lowered.get("date") or lowered.get("published")),
+                               outlet=pick("outlet", "média", "media", "publisher", "site", "source"),
+                               author=pick("author", "auteur", "authors"), url=pick("url", "link", "lien"))
+            return meta.filled_from(from_url(meta.url)), text[match.end():]
+    reference = _REFERENCE.search(text[:5000])
+    return (from_url(reference[1].rstrip(".,;)")) if reference else ArticleMeta()), text
+
+
+def from_pdf(path: Path) -> ArticleMeta:
+    try:
+        from pypdf import PdfReader
+
+        info = PdfReader(str(path)).metadata or {}
+    except Exception:  # metadata is a bonus: the text was read already
+        return ArticleMeta()
+    return ArticleMeta(title=str(info.get("/Title") or "").strip() or None,
+                       author=str(info.get("/Author") or "").strip() or None,
+                       date=iso_day(str(info.get("/CreationDate") or "")))
+
+
+def title_from_text(text: str) -> str | None:
+    """The first line when it is short enough to be a headline."""
+    first = text.split("\n", 1)[0].strip().lstrip("# ").strip()
+    if first and len(first) <= MAX_TITLE:
+        return first
+    return None
+
+
+def file_date(path: Path) -> ArticleMeta:
+    day = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+    return ArticleMeta(date=day, date_guessed=True)
+
+
+class Edits:
+    """The user's corrections, by file path relative to the sources folder (`sources/.rag-metadata.json`)."""
+
+    def __init__(self, sources_dir: Path) -> None:
+        self.path = sources_dir / EDITS_FILE
+
+    def load(self) -> dict[str, dict[str, str]]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            logger.warning("%s is unreadable (%s): edits ignored", self.path, exc)
+            return {}
+        return {str(k): {f: str(v) for f, v in vals.items() if f in EDITABLE and v}
+                for k, vals in data.items() if isinstance(vals, dict)} if isinstance(data, dict) else {}
+
+    def of(self, relative_path: str) -> ArticleMeta:
+        values = self.load().get(relative_path, {})
+        return ArticleMeta(**values) if values else ArticleMeta()
+
+    def save(self, relative_path: str, **values: str | None) -> None:
+        """Set (or, with an empty value, clear) fields for one file; a date must be YYYY-MM-DD."""
+        unknown = set(values) - set(EDITABLE)
+        if unknown:
+            raise SourceError(f"unknown metadata field(s) {', '.join(sorted(unknown))} (editable: {', '.join(EDITABLE)})")
+        if values.get("date") and iso_day(values["date"]) != values["date"]:
+            raise SourceError(f"date {values['date']!r}: write it as YYYY-MM-DD (2025-07-29)")
+        data = self.load()
+        current = {**data.get(relative_path, {}), **{k: v.strip() for k, v in values.items() if v and v.strip()}}
+        for key in [k for k, v in values.items() if not (v and v.strip())]:
+            current.pop(key, None)
+        if current:
+            data[relative_path] = current
+        else:
+            data.pop(relative_path, None)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), "utf-8")
+        tmp.replace(self.path)
+

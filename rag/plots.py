@@ -1,0 +1,144 @@
+"""Evaluation you can see: the latest run beside the one before, as PNG plots (matplotlib) saved next
+to the reports, and a side-by-side table. Used by `rag eval` (the Markdown report embeds the plots)
+and by the chat's Évaluation tab.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+KS = list(range(1, 11))
+# (label, summary group, figure): higher is better for all but "refused"
+BARS = [("réponses justes", "correctness", "alias_hit"), ("citations sur la preuve", "citations", "quote_in_cited_passage"),
+        ("hors-sources refusées", "abstention", "unanswerable_abstained"),
+        ("refus à tort", "abstention", "answerable_refused")]
+
+
+@dataclass
+class Run:
+    path: Path  # the JSON report
+    data: dict
+
+    @property
+    def stamp(self) -> str:
+        return self.path.stem
+
+    @property
+    def gold(self) -> str:
+        return str(self.data.get("settings", {}).get("gold", ""))
+
+    def figure(self, group: str, name: str) -> float | None:
+        value = self.data.get("summary", {}).get(group, {})
+        return value.get(name) if isinstance(value, dict) else None
+
+    def hit_at(self, k: int) -> float | None:
+        ranks = [q.get("evidence_rank") for q in self.data.get("questions", []) if q.get("has_evidence")]
+        return sum(r is not None and r <= k for r in ranks) / len(ranks) if ranks else None
+
+    def latencies_s(self) -> list[float]:
+        return [q["total_ms"] / 1000 for q in self.data.get("questions", []) if q.get("total_ms")]
+
+
+def load_runs(folder: Path) -> list[Run]:
+    """Every readable JSON report in `folder`, oldest first."""
+    runs = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and "summary" in data:
+            runs.append(Run(path, data))
+    return runs
+
+
+def latest_two(folder: Path) -> tuple[Run | None, Run | None]:
+    """The latest run and the one before it on the same question set (else the one before it at all)."""
+    runs = load_runs(folder)
+    if not runs:
+        return None, None
+    latest = runs[-1]
+    earlier = [r for r in runs[:-1] if r.gold == latest.gold] or runs[:-1]
+    return latest, (earlier[-1] if earlier else None)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _label(run: Run, role: str) -> str:
+    return f"{role} ({run.stamp})"
+
+
+def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path]:
+    """hit@k curve, correctness/citation/abstention bars and latency histogram, as `<stamp>-<name>.png`."""
+    plt = _plt()
+    runs = [(latest, "dernier", "#2563eb")] + ([(previous, "précédent", "#9ca3af")] if previous else [])
+    out: dict[str, Path] = {}
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for run, role, colour in runs:
+        values = [run.hit_at(k) for k in KS]
+        if any(v is not None for v in values):
+            ax.plot(KS, [v or 0 for v in values], marker="o", color=colour, label=_label(run, role))
+    ax.set(xlabel="k passages retrouvés", ylabel="preuve dans les k premiers", ylim=(0, 1.02), xticks=KS,
+           title="Recherche : hit@k")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    out["hitk"] = _save(fig, folder / f"{latest.stamp}-hitk.png", plt)
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    width = 0.38
+    for i, (run, role, colour) in enumerate(runs):
+        xs = [j + (i - 0.5 * (len(runs) - 1)) * width for j in range(len(BARS))]
+        values = [run.figure(group, name) for _, group, name in BARS]
+        bars = ax.bar(xs, [v or 0 for v in values], width, color=colour, label=_label(run, role))
+        ax.bar_label(bars, labels=["–" if v is None else f"{v:.2f}" for v in values], fontsize=7)  # – : not measured
+    ax.set_xticks(range(len(BARS)), [label for label, _, _ in BARS], fontsize=8)
+    ax.set(ylim=(0, 1.1), title="Réponses, citations, abstentions")
+    ax.legend(fontsize=8)
+    out["bars"] = _save(fig, folder / f"{latest.stamp}-bars.png", plt)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for run, role, colour in runs:
+        if run.latencies_s():
+            ax.hist(run.latencies_s(), bins=20, alpha=0.55, color=colour, label=_label(run, role))
+    ax.set(xlabel="secondes par réponse", ylabel="questions", title="Temps de réponse")
+    ax.legend(fontsize=8)
+    out["latency"] = _save(fig, folder / f"{latest.stamp}-latency.png", plt)
+    return out
+
+
+def _save(fig, path: Path, plt) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def comparison_markdown(latest: Run, previous: Run | None, worst: int = 5) -> str:
+    """The two runs side by side, then the latest run's worst questions with their passages."""
+    head = ["| | dernier (" + latest.stamp + ")" + (f" | précédent ({previous.stamp})" if previous else "") + " |",
+            "|---|---|" + ("---|" if previous else "")]
+    rows = [("questions", "questions", None)] + [(label, group, name) for label, group, name in BARS] + \
+        [("hit@5", "retrieval", "hit@5"), ("p50 (ms)", "latency_ms", "p50")]
+    for label, group, name in rows:
+        def cell(run: Run) -> str:
+            value = run.data["summary"].get(group) if name is None else run.figure(group, name)
+            return "–" if value is None else str(value)
+        head.append(f"| {label} | {cell(latest)}" + (f" | {cell(previous)}" if previous else "") + " |")
+    wrong = [q for q in latest.data.get("questions", [])
+             if (q.get("answerable") and not q.get("alias_hit")) or (not q.get("answerable") and not q.get("abstained"))]
+    lines = head + ["", f"**Questions manquées** ({len(wrong)}; les {min(worst, len(wrong))} premières) :", ""]
+    for q in wrong[:worst]:
+        lines.append(f"- **{q['question']}** → {q.get('answer', '')}")
+        for p in q.get("passages", [])[:3]:
+            lines.append(f"  - [{p['n']}] `{p['path']}` : {' '.join(p['text'].split())[:220]}")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Article metadata (rag.metadata) on real-shaped pages and files."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.errors import SourceError
+from rag.metadata import ArticleMeta, Edits, format_day, from_html, from_url, split_front_matter
+from rag.sources import load_sources, read_source
+
+NAV = ("<header><a href='/'>Accueil</a><a href='/tech'>Tech</a><a href='/eco'>Économie</a></header>"
+       "<nav><ul><li>Newsletters</li><li>Abonnez-vous</li></ul></nav>")
+BODY = ("<article><h1>Microsoft et OpenAI renégocient leur contrat</h1>"
+        "<p class='chapo'>Les deux entreprises discutent de l'accès aux modèles après l'AGI.</p>"
+        "<p>Selon nos informations, Microsoft détient environ 49 % des parts de la filiale commerciale "
+        "d'OpenAI et veut conserver l'accès à ses technologies.</p>"
+        "<p>Les discussions portent aussi sur la part des revenus reversée à Microsoft jusqu'en 2030.</p>"
+        "</article><aside>À lire aussi : dix autres articles</aside><footer>© Le Journal 2025</footer>")
+
+JSON_LD_PAGE = f"""<!doctype html><html lang="fr"><head>
+<title>Microsoft et OpenAI renégocient leur contrat | Les Echos</title>
+<meta property="og:site_name" content="Les Echos">
+<link rel="canonical" href="https://www.lesechos.fr/tech-medias/intelligence-artificielle/microsoft-openai-1234">
+<script type="application/ld+json">{{"@context": "https://schema.org", "@graph": [
+ {{"@type": "WebSite", "name": "Les Echos"}},
+ {{"@type": "NewsArticle", "headline": "Microsoft et OpenAI renégocient leur contrat",
+  "datePublished": "2025-07-29T18:04:00+02:00", "dateModified": "2025-07-30T08:00:00+02:00",
+  "author": [{{"@type": "Person", "name": "Jeanne Dupont"}}, {{"@type": "Person", "name": "Paul Martin"}}],
+  "publisher": {{"@type": "NewsMediaOrganization", "name": "Les Echos"}}}}]}}</script>
+</head><body>{NAV}{BODY}</body></html>"""
+
+OPEN_GRAPH_PAGE = f"""<!doctype html><html><head><title>OpenAI : le contrat avec Microsoft - Bloomberg</title>
+<meta property="og:title" content="Microsoft's Access to OpenAI Tech Is Focus of Contract Talks">
+<meta property="og:site_name" content="Bloomberg">
+<meta property="article:published_time" content="2025-07-29T12:30:00Z">
+<meta name="author" content="Shirin Ghaffary">
+<meta property="og:url" content="https://www.bloomberg.com/news/articles/2025-07-29/microsoft-s-access">
+</head><body>{NAV}{BODY}</body></html>"""
+
+BARE_PAGE = f"<html><body>{BODY}</body></html>"
+
+
+def test_json_ld_gives_headline_date_authors_and_publisher():
+    meta = from_html(JSON_LD_PAGE)
+    assert meta.title == "Microsoft et OpenAI renégocient leur contrat"
+    assert meta.date == "2025-07-29" and not meta.date_guessed  # published, not modified
+    assert meta.outlet == "Les Echos" and meta.author == "Jeanne Dupont, Paul Martin"
+    assert meta.url.startswith("https://www.lesechos.fr/")
+    assert meta.line() == "Les Echos · 29 juillet 2025 · Jeanne Dupont, Paul Martin"
+
+
+def test_open_graph_alone_is_enough():
+    meta = from_html(OPEN_GRAPH_PAGE)
+    assert meta.outlet == "Bloomberg" and meta.date == "2025-07-29" and meta.author == "Shirin Ghaffary"
+    assert meta.url == "https://www.bloomberg.com/news/articles/2025-07-29/microsoft-s-access"
+    assert meta.title and "Microsoft" in meta.title
+
+
+def test_a_page_with_nothing_gets_its_headline_and_the_file_date_marked_as_a_guess(tmp_path):
+    (tmp_path / "page.html").write_text(BARE_PAGE, "utf-8")
+    stamp = time.mktime((2024, 3, 5, 12, 0, 0, 0, 0, -1))
+    os.utime(tmp_path / "page.html", (stamp, stamp))
+    source = read_source(tmp_path / "page.html", tmp_path)
+    assert source.title == "Microsoft et OpenAI renégocient leur contrat"
+    assert source.meta.date == "2024-03-05" and source.meta.date_guessed and source.meta.outlet is None
+    assert source.meta.line() == "5 mars 2024 (date du fichier)"
+    assert source.meta.line("en") == "March 5, 2024 (file date)"
+
+
+def test_front_matter_is_read_and_left_out_of_the_text(tmp_path):
+    (tmp_path / "a.md").write_text("---\ntitle: OpenAI se restructure\ndate: 2025-10-28\noutlet: Le Monde\n"
+                                   "author: [A. Martin, B. Durand]\n---\n# Un autre titre\n\nOpenAI devient une PBC.",
+                                   "utf-8")
+    source = read_source(tmp_path / "a.md", tmp_path)
+    assert source.title == "OpenAI se restructure" and source.meta.date == "2025-10-28"
+    assert source.meta.outlet == "Le Monde" and source.meta.author == "A. Martin, B. Durand"
+    assert "---" not in source.text and source.text.startswith("# Un autre titre")
+
+
+def test_a_reference_line_gives_outlet_and_date():
+    meta, text = split_front_matter("Titre\n\nArticle en référence: https://www.bloomberg.com/news/articles/"
+                                    "2025-07-29/microsoft-s-access-to-openai\n\nTexte.")
+    assert (meta.outlet, meta.date) == ("Bloomberg", "2025-07-29") and text.startswith("Titre")
+    assert from_url("https://www.lemonde.fr/economie/article/2025/10/28/x_123.html").date == "2025-10-28"
+    assert from_url("https://exemple.org/a").outlet == "Exemple"
+
+
+def test_the_seed_articles_get_short_titles_and_what_they_say_of_themselves():
+    root = Path(__file__).resolve().parents[1] / "sources"
+    sources, _ = load_sources(root)
+    by_name = {s.path[:3]: s for s in sources}
+    assert by_name["001"].meta.outlet == "Bloomberg" and by_name["001"].meta.date == "2025-07-29"
+    assert by_name["002"].title == "La relation à 13 milliards de dollars entre Microsoft et OpenAI pourrait être en péril"
+    assert all(len(s.title) <= 151 for s in sources)  # a lede is cut at a word, not used whole
+
+
+def test_edits_win_over_the_file_and_survive_a_reload(tmp_path):
+    (tmp_path / "a.txt").write_text("Un titre\n\nArticle en référence: https://www.bloomberg.com/x\n\nTexte.", "utf-8")
+    Edits(tmp_path).save("a.txt", outlet="Reuters", date="2025-01-02")
+    source = load_sources(tmp_path)[0][0]
+    assert (source.meta.outlet, source.meta.date, source.meta.date_guessed) == ("Reuters", "2025-01-02", False)
+    Edits(tmp_path).save("a.txt", outlet="")  # cleared: back to what the file says
+    assert load_sources(tmp_path)[0][0].meta.outlet == "Bloomberg"
+    with pytest.raises(SourceError, match="YYYY-MM-DD"):
+        Edits(tmp_path).save("a.txt", date="29/07/2025")
+    with pytest.raises(SourceError, match="unknown metadata"):
+        Edits(tmp_path).save("a.txt", colour="red")
+    assert [s.path for s in load_sources(tmp_path)[0]] == ["a.txt"]  # the edits file is not indexed
+
+
+def test_days_are_written_for_readers():
+    assert format_day("2025-08-01") == "1 août 2025" and format_day("2025-08-01", "en") == "August 1, 2025"
+    assert ArticleMeta(outlet="Bloomberg").line() == "Bloomberg"
