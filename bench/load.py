@@ -73,7 +73,7 @@ def user(url: str, n: int, questions: list[str], rows: list[dict], model: str) -
     chat: list = []
     for turn, question in enumerate(questions):
         submitted = time.perf_counter()
-        job = client.submit(question, chat, "", 6, model, 0.0, "", "", [], api_name="/chat")
+        job = client.submit(question, chat, "", 6, model, 0.0, "", "", [], "", api_name="/chat")
         started, position, first = None, 0, None
         while not job.done():
             if first is None and _first_text(job.outputs()):
@@ -88,7 +88,7 @@ def user(url: str, n: int, questions: list[str], rows: list[dict], model: str) -
                 break
             time.sleep(0.05)
         try:
-            _, chat, _ = job.result(timeout=5)
+            chat = job.result(timeout=5)[1]
             error = ""
         except Exception as exc:  # noqa: BLE001 - reported in the table
             error = f"{type(exc).__name__}: {exc}"[:80]

@@ -30,6 +30,7 @@ from rag.citations import CITATION, Sentence
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import QuestionError
+from rag import disagreement
 from rag.evidence import Passage, select_passages
 from rag.filters import SourceFilter
 from rag.metadata import ArticleMeta
@@ -301,8 +302,17 @@ class Assistant:
 
     def _answer(self, question: str, language: str, verdict: Verdict, clock: _Clock,
                 attempts: list[_Attempt]) -> Answer:
-        return Answer(question, ABSTAIN[language] if verdict.abstains else verdict.text, language, verdict.abstains,
-                      verdict.sentences, verdict.passages, raw_text=verdict.raw,
+        text, sentences = verdict.text, verdict.sentences
+        if not verdict.abstains:  # sources that disagree on what is asked are named, with their dates
+            cited = {n for s in sentences for n in s.attributed}
+            found = disagreement.find(question, verdict.passages, cited, text,
+                                      self.settings.verify.disagreement_topic_share)
+            if found is not None:
+                said = found.sentence(language)
+                text, sentences = f"{text} {said}", [*sentences, Sentence(said, found.numbers(), 1.0, True,
+                                                                          found.numbers())]
+        return Answer(question, ABSTAIN[language] if verdict.abstains else text, language, verdict.abstains,
+                      sentences, verdict.passages, raw_text=verdict.raw,
                       invalid_citations=verdict.invalid_citations, unsupported=verdict.unsupported,
                       completion_tokens=sum(a.stats.completion_tokens for a in attempts), timings=clock.timings,
                       reason=verdict.reason, attempts=len(attempts))

@@ -96,6 +96,9 @@ class VerifySettings:
     rare_term_share: float = 0.2
     cosine_low: float | None = None
     cosine_high: float | None = None
+    # rag.disagreement: a passage sentence speaks of the question's subject when it holds this share of
+    # the question's content words (chosen so that no gold-set answer gains a false disagreement)
+    disagreement_topic_share: float = 0.5
 
 
 @dataclass

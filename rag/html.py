@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer import Answer
 from rag.build import BuildSummary
+from rag.citations import CITATION, parse_numbers
 from rag.index import Index
 from rag.messages import say
 from rag.metadata import FILE_DATE, ArticleMeta, format_day
@@ -65,8 +66,13 @@ def answer_html(result: Answer, turn: int) -> str:
         return f'<div class="rag-abstain">{escape(result.text)}</div>'
     parts = []
     for s in result.sentences:
-        links = "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in s.attributed)
         text = escape(s.text)
+        if CITATION.search(s.text):  # citations written inside the sentence (sources that disagree)
+            text = CITATION.sub(lambda m: "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>'
+                                                  for n in parse_numbers(m.group(1))), text)
+            parts.append(text)
+            continue
+        links = "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in s.attributed)
         if not s.supported:
             text = f'<span class="rag-unsupported" title="Non étayé par les passages cités">⚠ {text}</span>'
         parts.append(f"{text} {links}".strip())

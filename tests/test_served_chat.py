@@ -62,7 +62,7 @@ def test_two_users_are_answered_at_once_through_llama_server(chat_on_llama_serve
     results: dict[int, tuple] = {}
 
     def ask(i: int) -> None:
-        job = Client(url, verbose=False).submit(QUESTIONS[i], [], "", 6, spec, 0.0, "", "", [],
+        job = Client(url, verbose=False).submit(QUESTIONS[i], [], "", 6, spec, 0.0, "", "", [], "",
                                                   api_name="/chat")
         while not job.done():
             if i not in started and job.status().code in (Status.PROCESSING, Status.ITERATING):
@@ -92,10 +92,10 @@ def test_a_model_server_that_is_down_is_explained_in_the_chat(tmp_path_factory):
     port = free_port()
     chat = start_chat(home, port, env={"RAG_MODEL": spec})
     try:
-        _, messages, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-            QUESTIONS[0], [], "", 6, spec, 0.0, "", "", [], api_name="/chat")
+        messages = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            QUESTIONS[0], [], "", 6, spec, 0.0, "", "", [], "", api_name="/chat")[1]
     finally:
         chat.terminate()
         chat.wait(30)
     reply = str(messages[-1]["content"])
-    assert "not reachable" in reply and "127.0.0.1" in reply and "Traceback" not in reply
+    assert "ne répond pas" in reply and "127.0.0.1" in reply and "Traceback" not in reply  # in French

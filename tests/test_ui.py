@@ -170,7 +170,7 @@ def test_the_sources_api_never_overwrites_and_removes_by_name(app_url, tmp_path)
     assert "retiré" in message and not (folder / renamed).exists()
     assert all(r.path != renamed for r in workspace.sources())
     message = client.predict("../../etc/passwd", api_name="/remove_source")[0]
-    assert "⚠" in message and "no source" in message
+    assert "⚠" in message and "aucune source" in message  # in the page's language
 
 
 def test_the_answer_api_cleans_control_characters_and_refuses_other_languages(app_url):

@@ -1,0 +1,163 @@
+"""When the sources an answer rests on disagree, say so and date each side.
+
+News moves: one article gives OpenAI's valuation as 260 billion dollars, an earlier one as "several tens
+of billions". For a question asking an amount, a percentage or a date, every sentence of the passages
+that speaks of the question's subject (`min_topic_share` of its content words) is searched for values
+of that type. Values are compared only between sentences with the same qualifiers (the same years, or
+none: "1 milliard en 2019" and "10 milliards en 2023" are two rounds, not a disagreement; a total or a
+running sum, "13 milliards au total" / "depuis 2019", is not a single figure), and only
+across different sources (one article giving two figures is not two sources disagreeing). When two or
+more sources give different values and the answer cites one of them, the answer gains a sentence
+naming each value with its passage and its article's date and outlet, newest first; for a question
+about the latest or the first value, the wording says which source is the most recent or the earliest.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rag.answer_types import AnswerType, expected_type
+from rag.chunking import sentence_texts
+from rag.evidence import Passage
+from rag.lexical import fold, question_terms, tokenize
+from rag.metadata import format_day
+
+_SCALE = {"mille": 1e3, "millier": 1e3, "milliers": 1e3, "million": 1e6, "millions": 1e6, "milliard": 1e9,
+          "milliards": 1e9, "billion": 1e9, "billions": 1e9, "thousand": 1e3, "trillion": 1e12, "md": 1e9,
+          "mds": 1e9, "m": 1e6, "k": 1e3}
+_UNIT = r"(?:\s*(?:de |d['’])?(?:dollars?|euros?|\$|€|usd|eur))?"
+_NOT_AMOUNT = (r"(?!\s*(?:%|pour ?cent|percent|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|"
+               r"octobre|novembre|décembre|decembre|january|february|march|april|may|june|july|august|september|"
+               r"october|november|december)\b)")
+_AMOUNT = re.compile(r"(?<![\w.,-])(\d+(?:[ \u202f\u00a0]\d{3})*(?:[.,]\d+)?)(?!\d|[.,]\d)" + _NOT_AMOUNT +
+                     r"\s*(milliers?|millions?|milliards?|billions?|trillion|thousand|mille|mds?|k|m)?\b" + _UNIT +
+                     r"|\b(plusieurs (?:dizaines|centaines) de (?:milliers|millions|milliards)" + _UNIT + ")",
+                     re.IGNORECASE)
+_PERCENT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(?:%|pour ?cent|percent)", re.IGNORECASE)
+_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+# a total, a running sum or a bound is another figure than a single one ("13 milliards au total" vs "1 milliard")
+_CUMULATIVE = re.compile(r"\b(au total|en tout|total|cumul\w*|depuis|jusqu|since|in total|overall|altogether|"
+                         r"up to)\b", re.IGNORECASE)
+# without an answer type in the question's wording, a question about one of these asks an amount
+_QUANTITY = re.compile(r"\b(valorisation|valeur|montant|prix|co[uû]t|budget|chiffre|revenus?|b[ée]n[ée]fices?|"
+                       r"investissement|salaire|effectifs?|valuation|value|amount|price|cost|revenue|profit)\b",
+                       re.IGNORECASE)
+_LATEST = re.compile(r"\b(dernier|derni[èe]re|(?:la |le )?plus r[ée]cente?|actuel(?:le)?|aujourd'hui|latest|most recent|current)\b",
+                     re.IGNORECASE)
+_FIRST = re.compile(r"\b(d'abord|en premier|premi[èe]re?|initial(?:e|ement)?|au d[ée]part|first|initially|originally)\b",
+                    re.IGNORECASE)
+COMPARED = (AnswerType.AMOUNT, AnswerType.PERCENTAGE, AnswerType.DATE)
+
+
+@dataclass(frozen=True)
+class Claim:
+    value: str  # as the passage writes it
+    key: str  # what is compared (a number in units, or the words of a vague amount)
+    passage: int
+    source_id: str
+    date: str | None
+    outlet: str | None
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    claims: tuple[Claim, ...]  # one per source and value, newest first
+    asks: str = ""  # "latest", "first" or ""
+
+    def numbers(self) -> list[int]:
+        return sorted({c.passage for c in self.claims})
+
+    def sentence(self, language: str = "fr") -> str:
+        """"Les sources divergent : 260 milliards de dollars selon [2] (Le Journal, 18 juin 2025) ; …"."""
+        sides = []
+        for c in self.claims:
+            about = ", ".join(x for x in (c.outlet, format_day(c.date, language) if c.date else None) if x)
+            if language == "fr":
+                sides.append(f"{c.value} selon [{c.passage}]" + (f" ({about})" if about else ""))
+            else:
+                sides.append(f"{c.value} according to [{c.passage}]" + (f" ({about})" if about else ""))
+        if self.asks == "latest":
+            lead = "Les sources divergent ; la plus récente d'abord : " if language == "fr" else \
+                "The sources disagree; the most recent first: "
+        elif self.asks == "first":
+            ordered = list(reversed(sides))
+            lead = "Les sources divergent ; la plus ancienne d'abord : " if language == "fr" else \
+                "The sources disagree; the earliest first: "
+            return lead + " ; ".join(ordered) + "."
+        else:
+            lead = "Les sources divergent : " if language == "fr" else "The sources disagree: "
+        return lead + (" ; " if language == "fr" else "; ").join(sides) + "."
+
+
+def _amount_key(match: re.Match) -> str:
+    if match.group(3):
+        return fold(match.group(3).split(" de ")[0] + " " + match.group(3).split(" de ")[1].split()[0])
+    number = float(re.sub(r"[ \u202f\u00a0]", "", match.group(1)).replace(",", "."))
+    scale = _SCALE.get((match.group(2) or "").lower(), 1.0)
+    return f"{number * scale:.6g}"
+
+
+def values(sentence: str, answer_type: AnswerType) -> list[tuple[str, str]]:
+    """(value as written, comparison key) of `answer_type` in one sentence."""
+    if answer_type is AnswerType.AMOUNT:
+        out = []
+        for m in _AMOUNT.finditer(sentence):
+            if m.group(1) and _YEAR.fullmatch(m.group(1)) and not m.group(2):
+                continue  # a year, not an amount
+            out.append((m.group(0).strip(), _amount_key(m)))
+        return out
+    if answer_type is AnswerType.PERCENTAGE:
+        return [(m.group(0).strip(), m.group(1).replace(",", ".")) for m in _PERCENT.finditer(sentence)]
+    return [(m.group(0), m.group(0)) for m in _YEAR.finditer(sentence)]
+
+
+def asks_about(question: str) -> str:
+    if _LATEST.search(question):
+        return "latest"
+    if _FIRST.search(question):
+        return "first"
+    return ""
+
+
+def find(question: str, passages: list[Passage], cited: set[int], answer: str = "",
+         min_topic_share: float = 0.5) -> Disagreement | None:
+    """The disagreement among `passages` about what `question` asks, when the answer (`answer`, citing
+    `cited`) rests on one side of it; else None. A question whose wording names no type ("Quelle est la
+    valorisation… ?") takes the type of what the answer gives (a percentage, else an amount)."""
+    answer_type = expected_type(question)
+    if answer_type is AnswerType.WHEN:
+        answer_type = AnswerType.DATE
+    if answer_type is None and _QUANTITY.search(question):
+        answer_type = next((t for t in (AnswerType.PERCENTAGE, AnswerType.AMOUNT) if values(answer, t)), None)
+    if answer_type not in COMPARED:
+        return None
+    subject = _FIRST.sub(" ", _LATEST.sub(" ", question))  # "la plus récente" asks when, not what
+    topic = set(question_terms(subject)) - {t for v, _ in values(question, answer_type) for t in tokenize(v)}
+    if not topic:
+        return None
+    needed = max(1, math.ceil(min_topic_share * len(topic)))
+    by_context: dict[tuple, list[Claim]] = {}
+    for p in passages:
+        for sentence in sentence_texts(p.text):
+            if len(topic & set(tokenize(sentence))) < needed:
+                continue
+            years = tuple(sorted(set(_YEAR.findall(sentence)))) if answer_type is not AnswerType.DATE else ()
+            context = (years, bool(_CUMULATIVE.search(sentence)))
+            for value, key in values(sentence, answer_type):
+                claim = Claim(value, key, p.number, p.source_id, p.about.date, p.about.outlet)
+                by_context.setdefault(context, []).append(claim)
+    for claims in by_context.values():
+        per_source: dict[str, dict[str, Claim]] = {}
+        for c in claims:
+            per_source.setdefault(c.source_id, {}).setdefault(c.key, c)
+        # sources that give exactly one value here; a source giving several is not taken as a side
+        sides = [next(iter(v.values())) for v in per_source.values() if len(v) == 1]
+        keys = {c.key for c in sides}
+        if len(sides) >= 2 and len(keys) >= 2 and any(c.passage in cited for c in sides):
+            chosen: dict[str, Claim] = {}
+            for c in sorted(sides, key=lambda c: c.date or "", reverse=True):
+                chosen.setdefault(c.key, c)
+            return Disagreement(tuple(chosen.values()), asks_about(question))
+    return None

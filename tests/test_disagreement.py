@@ -1,0 +1,92 @@
+"""The disagreement detector on made-up passages."""
+
+from __future__ import annotations
+
+from rag.disagreement import find, values
+from rag.answer_types import AnswerType
+from rag.evidence import Passage
+from rag.metadata import ArticleMeta
+
+
+def passage(n: int, text: str, source: str, date: str | None = None, outlet: str | None = None) -> Passage:
+    return Passage(n, f"{source}:0", source, f"Article {source}", f"{source}.txt", 0, len(text), text, n, None, None,
+                   ArticleMeta(date=date, outlet=outlet))
+
+
+NEW = passage(2, "OpenAI est aujourd'hui valorisée 260 milliards de dollars. Sa croissance est forte.", "a",
+              "2025-07-29", "Bloomberg")
+OLD = passage(1, "La start-up est valorisée plusieurs dizaines de milliards de dollars selon ses investisseurs.", "b",
+              "2023-01-10", "Le Journal")
+
+
+def test_two_dated_sources_giving_two_valuations_are_both_named_newest_first():
+    found = find("Quelle est la valorisation d'OpenAI ?", [OLD, NEW], cited={2},
+                 answer="OpenAI est valorisée 260 milliards de dollars.")
+    assert found is not None and found.numbers() == [1, 2]
+    assert found.sentence() == ("Les sources divergent : 260 milliards de dollars selon [2] (Bloomberg, 29 juillet "
+                                "2025) ; plusieurs dizaines de milliards de dollars selon [1] (Le Journal, 10 janvier 2023).")
+    assert found.sentence("en").startswith("The sources disagree: 260 milliards de dollars according to [2]")
+
+
+def test_a_question_about_the_latest_or_the_first_value_orders_by_date():
+    latest = find("Quelle est la valorisation la plus récente d'OpenAI ?", [OLD, NEW], cited={2}, answer="260 milliards")
+    assert latest.asks == "latest" and latest.sentence().index("[2]") < latest.sentence().index("[1]")
+    first = find("Quelle était la valorisation initiale d'OpenAI ?", [OLD, NEW], cited={1},
+                 answer="plusieurs dizaines de milliards")
+    assert first.asks == "first" and first.sentence().index("[1]") < first.sentence().index("[2]")
+
+
+def test_values_for_different_years_or_from_one_source_are_not_a_disagreement():
+    rounds = [passage(1, "Microsoft a investi 1 milliard de dollars dans OpenAI en 2019.", "a", "2024-01-01"),
+              passage(2, "Microsoft a investi 10 milliards de dollars dans OpenAI en 2023.", "b", "2024-02-01")]
+    assert find("Combien Microsoft a-t-il investi dans OpenAI ?", rounds, cited={1, 2}) is None
+    same_source = [passage(1, "Microsoft a investi 1 milliard dans OpenAI. Puis Microsoft a investi 13 milliards "
+                              "dans OpenAI.", "a")]
+    assert find("Combien Microsoft a-t-il investi dans OpenAI ?", same_source, cited={1}) is None
+    agreeing = [passage(1, "Microsoft détient 49 % d'OpenAI.", "a"), passage(2, "Microsoft détient 49 pour cent "
+                                                                                "d'OpenAI.", "b")]
+    assert find("Quel pourcentage d'OpenAI Microsoft détient-il ?", agreeing, cited={1}) is None
+    other_topic = [NEW, passage(1, "Le budget de Stargate atteint 500 milliards de dollars.", "b")]
+    assert find("Quelle est la valorisation d'OpenAI ?", other_topic, cited={2}, answer="260 milliards") is None
+
+
+def test_uncited_sides_and_other_question_types_leave_the_answer_alone():
+    third = passage(3, "Un autre article sur la météo.", "c")
+    assert find("Quelle est la valorisation d'OpenAI ?", [OLD, NEW, third], cited={3}, answer="260 milliards") is None
+    assert find("Qui dirige OpenAI ?", [OLD, NEW], cited={2}) is None
+
+
+def test_amounts_are_read_with_their_scale_and_dates_are_not_amounts():
+    assert values("Il a payé 1,5 milliard de dollars le 29 juillet 2025.", AnswerType.AMOUNT) == \
+        [("1,5 milliard de dollars", "1.5e+09")]
+    assert values("Elle détient 27 % des parts.", AnswerType.PERCENTAGE) == [("27 %", "27")]
+
+
+def test_the_answer_names_both_sides_with_their_dates(project):
+    from fakes import FakeEmbedder, FakeLLM
+
+    from rag.answer import Assistant
+    from rag.build import build_settings_index
+    from rag.html import answer_html
+    from rag.retrieval import Retriever
+    from rag.support import LexicalScorer
+
+    (project.sources_path / "recent.md").write_text(
+        "---\ntitle: OpenAI lève des fonds\ndate: 2025-07-29\noutlet: Bloomberg\n---\n"
+        "La valorisation d'OpenAI atteint désormais 260 milliards de dollars, selon ses investisseurs.", "utf-8")
+    (project.sources_path / "ancien.md").write_text(
+        "---\ntitle: OpenAI, la start-up qui monte\ndate: 2023-01-10\noutlet: Le Journal\n---\n"
+        "La valorisation d'OpenAI atteint plusieurs dizaines de milliards de dollars, selon ses investisseurs.", "utf-8")
+    embedder = FakeEmbedder()
+    build_settings_index(project, embedder)
+    retriever = Retriever.open(project, embedder)
+    passages_for = retriever.search("Quelle est la valorisation d'OpenAI ?", k=2)
+    assert len(passages_for) == 2
+    llm = FakeLLM(["La valorisation d'OpenAI atteint 260 milliards de dollars [2]."])
+    answer = Assistant(project, retriever, llm, LexicalScorer()).answer("Quelle est la valorisation d'OpenAI ?")
+    assert not answer.abstained and "Les sources divergent : 260 milliards de dollars selon [" in answer.text
+    assert "(Bloomberg, 29 juillet 2025)" in answer.text and "(Le Journal, 10 janvier 2023)" in answer.text
+    said = answer.sentences[-1]
+    assert said.supported and sorted(said.attributed) == [1, 2]
+    html = answer_html(answer, 1)
+    assert html.count('class="rag-cite"') >= 3  # the inline [n] are links to the cards
