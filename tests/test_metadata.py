@@ -12,36 +12,10 @@ from rag.errors import SourceError
 from rag.metadata import ArticleMeta, Edits, format_day, from_html, from_url, split_front_matter
 from rag.sources import load_sources, read_source
 
-NAV = ("<header><a href='/'>Accueil</a><a href='/tech'>Tech</a><a href='/eco'>Économie</a></header>"
-       "<nav><ul><li>Newsletters</li><li>Abonnez-vous</li></ul></nav>")
-BODY = ("<article><h1>Microsoft et OpenAI renégocient leur contrat</h1>"
-        "<p class='chapo'>Les deux entreprises discutent de l'accès aux modèles après l'AGI.</p>"
-        "<p>Selon nos informations, Microsoft détient environ 49 % des parts de la filiale commerciale "
-        "d'OpenAI et veut conserver l'accès à ses technologies.</p>"
-        "<p>Les discussions portent aussi sur la part des revenus reversée à Microsoft jusqu'en 2030.</p>"
-        "</article><aside>À lire aussi : dix autres articles</aside><footer>© Le Journal 2025</footer>")
-
-JSON_LD_PAGE = f"""<!doctype html><html lang="fr"><head>
-<title>Microsoft et OpenAI renégocient leur contrat | Les Echos</title>
-<meta property="og:site_name" content="Les Echos">
-<link rel="canonical" href="https://www.lesechos.fr/tech-medias/intelligence-artificielle/microsoft-openai-1234">
-<script type="application/ld+json">{{"@context": "https://schema.org", "@graph": [
- {{"@type": "WebSite", "name": "Les Echos"}},
- {{"@type": "NewsArticle", "headline": "Microsoft et OpenAI renégocient leur contrat",
-  "datePublished": "2025-07-29T18:04:00+02:00", "dateModified": "2025-07-30T08:00:00+02:00",
-  "author": [{{"@type": "Person", "name": "Jeanne Dupont"}}, {{"@type": "Person", "name": "Paul Martin"}}],
-  "publisher": {{"@type": "NewsMediaOrganization", "name": "Les Echos"}}}}]}}</script>
-</head><body>{NAV}{BODY}</body></html>"""
-
-OPEN_GRAPH_PAGE = f"""<!doctype html><html><head><title>OpenAI : le contrat avec Microsoft - Bloomberg</title>
-<meta property="og:title" content="Microsoft's Access to OpenAI Tech Is Focus of Contract Talks">
-<meta property="og:site_name" content="Bloomberg">
-<meta property="article:published_time" content="2025-07-29T12:30:00Z">
-<meta name="author" content="Shirin Ghaffary">
-<meta property="og:url" content="https://www.bloomberg.com/news/articles/2025-07-29/microsoft-s-access">
-</head><body>{NAV}{BODY}</body></html>"""
-
-BARE_PAGE = f"<html><body>{BODY}</body></html>"
+PAGES = Path(__file__).parent / "data" / "pages"  # real-shaped saved pages (also read by bench/html_extraction.py)
+JSON_LD_PAGE = (PAGES / "json_ld.html").read_text("utf-8")
+OPEN_GRAPH_PAGE = (PAGES / "open_graph.html").read_text("utf-8")
+BARE_PAGE = (PAGES / "bare.html").read_text("utf-8")
 
 
 def test_json_ld_gives_headline_date_authors_and_publisher():

@@ -4,7 +4,6 @@ parity with the FAISS engine on a slice of PIAF."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 

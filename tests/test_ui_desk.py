@@ -9,11 +9,10 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from test_metadata import JSON_LD_PAGE
-from test_ui import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _ask, _free_port
+from test_ui import ARTIFACTS, ROOT, _ask, _free_port, browser  # noqa: F401 (browser: the shared Chromium)
 
 from rag.config import load_settings
 from rag.library import Workspace
@@ -47,22 +46,10 @@ def desk(tmp_path_factory):
     demo.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def context(chromium):
+def context(browser):
     """A fresh browser profile per test (the page keeps its conversation in the browser's storage)."""
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     yield ctx
     ctx.close()
 
