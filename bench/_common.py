@@ -10,8 +10,10 @@ from pathlib import Path
 
 import psutil
 
+from rag.squad import piaf_path
+
 ROOT = Path(__file__).resolve().parents[1]
-PIAF = ROOT.parent / "shared" / "benchmarks" / "piaf" / "piaf-dev.json"
+PIAF = piaf_path()  # $RAG_PIAF, beside the checkout, or /work/shared
 RESULTS = ROOT / "bench" / "results"
 
 

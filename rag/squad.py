@@ -94,3 +94,14 @@ def sample(questions: list[SquadQuestion], n: int | None, seed: int = 0) -> list
     if n is None or n >= len(questions):
         return list(questions)
     return random.Random(seed).sample(questions, n)
+
+
+def piaf_path() -> Path:
+    """Where the PIAF dev file is: `$RAG_PIAF`, else `shared/benchmarks/piaf/piaf-dev.json` beside this
+    checkout, else in /work/shared (where these machines keep it; a fresh clone elsewhere still finds it)."""
+    import os
+
+    relative = Path("shared") / "benchmarks" / "piaf" / "piaf-dev.json"
+    candidates = [Path(os.environ["RAG_PIAF"])] if os.environ.get("RAG_PIAF") else []
+    candidates += [Path(__file__).resolve().parents[2] / relative, Path("/work") / relative]
+    return next((c for c in candidates if c.is_file()), candidates[0])

@@ -126,7 +126,9 @@ def test_retrieval_parity_with_faiss_on_a_piaf_slice(tmp_path):
     from rag.embedders import get_embedder
     from rag.squad import load_squad, write_corpus
 
-    piaf = ROOT.parent / "shared" / "benchmarks" / "piaf" / "piaf-dev.json"
+    from rag.squad import piaf_path
+
+    piaf = piaf_path()
     if not piaf.exists():
         pytest.skip(f"{piaf} is not on this machine")
     texts, questions = load_squad(piaf, articles=25, split="tune")

@@ -131,20 +131,38 @@ def test_token_counts_through_the_server_match_the_local_tokenizer(real_server):
     assert server.counting == "llama-cpp-python /extras/tokenize"
 
 
+@pytest.fixture(scope="module")
+def seeded_home(tmp_path_factory):
+    """A project over the seed articles with the real embedder's index (the models of the checkout)."""
+    import shutil
+
+    from rag.build import build_settings_index
+    from rag.config import load_settings
+    from rag.embedders import get_embedder
+
+    home = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "sources", home / "sources")
+    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
+    settings = load_settings(home)
+    build_settings_index(settings, get_embedder(settings.embedder))
+    return home
+
+
 @pytest.mark.real
-def test_answers_through_the_server_match_the_in_process_model(real_server):
+def test_answers_through_the_server_match_the_in_process_model(real_server, seeded_home):
     """Same greedy decoding, same prompts: same answers, citations and abstentions on a gold slice
     (the first 6 questions, and 2 the gold set says the articles cannot answer)."""
     from rag.answer import Assistant
     from rag.config import load_settings
     from rag.evaluation import load_gold
 
-    settings = load_settings(ROOT)
+    settings = load_settings(seeded_home)
     questions, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
     plain = [q for q in questions if not q.follow_up]
     chosen = [q for q in plain if q.answerable][:6] + [q for q in plain if not q.answerable][:2]
     in_process = Assistant.open(settings)
-    served = Assistant.open(load_settings(ROOT, generation__model=real_server), embedder=in_process.retriever.embedder)
+    served = Assistant.open(load_settings(seeded_home, generation__model=real_server),
+                            embedder=in_process.retriever.embedder)
     assert served.llm.name == "qwen @ " + real_server.split("#")[0][len("openai:"):-len("/v1")]
     for q in chosen:
         a, b = in_process.answer(q.question), served.answer(q.question)
