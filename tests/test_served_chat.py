@@ -99,3 +99,17 @@ def test_a_model_server_that_is_down_is_explained_in_the_chat(tmp_path_factory):
         chat.wait(30)
     reply = str(messages[-1]["content"])
     assert "ne répond pas" in reply and "127.0.0.1" in reply and "Traceback" not in reply  # in French
+
+
+def test_llama_server_counts_tokens_exactly_and_reports_its_slots(chat_on_llama_server):
+    from rag.llm import LlamaCppLLM
+    from rag.llm.server import ServerLLM
+    from rag.prompting import build_messages
+
+    _, spec, _ = chat_on_llama_server
+    settings = load_settings(ROOT)
+    local = LlamaCppLLM(resolve_model(settings.generation.model, settings.models_path), vocab_only=True)
+    served = ServerLLM(spec)
+    messages = build_messages("Combien Microsoft a-t-il investi ?", [], [("Qui ?", "Microsoft [1].")])
+    assert served.prompt_tokens(messages) == local.prompt_tokens(messages)
+    assert served.counting == "llama-server /apply-template + /tokenize" and served.concurrency == 2
