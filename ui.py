@@ -194,7 +194,7 @@ def build_app(workspace: Workspace) -> gr.Blocks:
         if latest is None:
             return ("Aucune évaluation encore : lancez `rag eval` (les rapports vont dans "
                     f"{escape(str(reports_folder))}).", None, None, None)
-        pictures = plots.plot_runs(latest, previous, reports_folder)
+        pictures = plots.plots_for(latest, previous, reports_folder)
         return (plots.comparison_markdown(latest, previous), str(pictures["hitk"]), str(pictures["bars"]),
                 str(pictures["latency"]))
 

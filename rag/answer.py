@@ -80,7 +80,8 @@ class Answer:
     @classmethod
     def from_dict(cls, data: dict) -> "Answer":
         """The Answer `to_dict` gave (a stored conversation read back)."""
-        values = {k: v for k, v in data.items() if k in {f.name for f in fields(cls)}}
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
         values["sentences"] = [Sentence(**s) for s in data.get("sentences", [])]
         passages = []
         for p in data.get("passages", []):

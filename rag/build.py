@@ -216,9 +216,9 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             new = chunk_source(source, chunk_settings)
             chunks.extend(new)
             rows.extend([None] * len(new))
-            infos[source.id] = SourceInfo(source.id, source.path, source.title, source.hash,
-                                          old.added if old else now, [c.id for c in new], copies[source.id],
-                                          **{k: v for k, v in _meta_fields(source).items() if k != "title"})
+            infos[source.id] = SourceInfo(id=source.id, path=source.path, hash=source.hash,
+                                          added=old.added if old else now, chunks=[c.id for c in new],
+                                          copies=copies[source.id], **_meta_fields(source))
         summary.removed = len(set(old_sources) - set(infos))
 
         # batches of similar lengths waste less padding in batched encoders

@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS turns (
 CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns(conversation_id, id);
 """
 TITLE_CHARS = 60
+# a conversation with its number of answers
+_CONVERSATIONS = ("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS n "
+                  "FROM conversations c")
 
 
 class ConversationMissing(RagError):
@@ -50,6 +53,14 @@ class Turn:
     created: str
     vote: int | None  # +1, -1 or None
     correction: str | None
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(row["id"], row["title"], row["created"], row["updated"], row["n"])
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    return Turn(row["id"], row["question"], json.loads(row["answer"]), row["created"], row["vote"], row["correction"])
 
 
 def _now() -> str:
@@ -85,18 +96,16 @@ class ConversationStore:
 
     def get(self, cid: str) -> Conversation:
         with self._connect() as db:
-            row = db.execute("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS n "
-                             "FROM conversations c WHERE c.id = ?", (cid,)).fetchone()
+            row = db.execute(f"{_CONVERSATIONS} WHERE c.id = ?", (cid,)).fetchone()
         if row is None:
             raise ConversationMissing(f"no conversation {cid!r}")
-        return Conversation(row["id"], row["title"], row["created"], row["updated"], row["n"])
+        return _conversation(row)
 
     def list(self) -> list[Conversation]:
         """Most recently updated first."""
         with self._connect() as db:
-            rows = db.execute("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS n "
-                              "FROM conversations c ORDER BY c.updated DESC, c.rowid DESC").fetchall()
-        return [Conversation(r["id"], r["title"], r["created"], r["updated"], r["n"]) for r in rows]
+            rows = db.execute(f"{_CONVERSATIONS} ORDER BY c.updated DESC, c.rowid DESC").fetchall()
+        return [_conversation(r) for r in rows]
 
     def rename(self, cid: str, title: str) -> None:
         title = " ".join((title or "").split())[:200]
@@ -128,8 +137,7 @@ class ConversationStore:
         self.get(cid)
         with self._connect() as db:
             rows = db.execute("SELECT * FROM turns WHERE conversation_id = ? ORDER BY id", (cid,)).fetchall()
-        return [Turn(r["id"], r["question"], json.loads(r["answer"]), r["created"], r["vote"], r["correction"])
-                for r in rows]
+        return [_turn(r) for r in rows]
 
     def vote(self, turn_id: int, vote: int | None, correction: str | None = None) -> None:
         """👍 (+1) or 👎 (-1) on one answer, with an optional correction (what the answer should have said)."""
@@ -145,8 +153,7 @@ class ConversationStore:
         """Answers a reader marked 👎 or corrected, oldest first (what `rag eval --feedback` reads)."""
         with self._connect() as db:
             rows = db.execute("SELECT * FROM turns WHERE vote = -1 OR correction IS NOT NULL ORDER BY id").fetchall()
-        return [Turn(r["id"], r["question"], json.loads(r["answer"]), r["created"], r["vote"], r["correction"])
-                for r in rows]
+        return [_turn(r) for r in rows]
 
     # -- export ------------------------------------------------------------------------------------
     def export_json(self, cid: str) -> dict:

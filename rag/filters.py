@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.errors import QuestionError
 from rag.index import Index, SourceInfo
 from rag.metadata import iso_day
@@ -49,11 +47,9 @@ class SourceFilter:
             return info.path.casefold() in wanted or (info.outlet or "").casefold() in wanted
         return True
 
-    def rows(self, index: Index) -> np.ndarray:
-        """Rows of the chunks of the sources it keeps (sorted)."""
-        row_of = {c.id: i for i, c in enumerate(index.chunks)}
-        rows = [row_of[cid] for info in index.sources.values() if self.allows(info) for cid in info.chunks]
-        return np.array(sorted(rows), np.int64)
+    def source_ids(self, index: Index) -> tuple[str, ...]:
+        """The ids of the index's sources it keeps."""
+        return tuple(sid for sid, info in index.sources.items() if self.allows(info))
 
     def describe(self) -> str:
         parts = []

@@ -60,6 +60,10 @@ def card_id(turn: int, number: int) -> str:
     return f"rag-src-{turn}-{number}"
 
 
+def _cite_links(turn: int, numbers: list[int]) -> str:
+    return "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in numbers)
+
+
 def answer_html(result: Answer, turn: int) -> str:
     """The checked answer: `[n]` links to cards, unsupported sentences marked, abstention set apart."""
     if result.abstained:
@@ -68,11 +72,9 @@ def answer_html(result: Answer, turn: int) -> str:
     for s in result.sentences:
         text = escape(s.text)
         if CITATION.search(s.text):  # citations written inside the sentence (sources that disagree)
-            text = CITATION.sub(lambda m: "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>'
-                                                  for n in parse_numbers(m.group(1))), text)
-            parts.append(text)
+            parts.append(CITATION.sub(lambda m: _cite_links(turn, parse_numbers(m.group(1))), text))
             continue
-        links = "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in s.attributed)
+        links = _cite_links(turn, s.attributed)
         if not s.supported:
             text = f'<span class="rag-unsupported" title="Non étayé par les passages cités">⚠ {text}</span>'
         parts.append(f"{text} {links}".strip())

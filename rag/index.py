@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,6 @@ class Index:
         self.chunks = chunks
         self.vectors = vectors
         self.sentences = sentences
-        self._by_id: dict[str, Chunk] | None = None
         self.engine = engine  # None when loaded without it (by a build)
         self.lexical = lexical  # document frequencies (and, with FAISS, the BM25 index itself)
         self.sources = {sid: SourceInfo(**info) for sid, info in manifest["sources"].items()}
@@ -108,10 +108,17 @@ class Index:
     def source_text(self, source_id: str) -> str:
         return self._texts[source_id]
 
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Each chunk id's row (built once per loaded index)."""
+        return {c.id: i for i, c in enumerate(self.chunks)}
+
     def chunk(self, chunk_id: str) -> Chunk:
-        if self._by_id is None:
-            self._by_id = {c.id: c for c in self.chunks}
-        return self._by_id[chunk_id]
+        return self.chunks[self.row_of[chunk_id]]
+
+    def rows_of(self, source_ids: Iterable[str]) -> np.ndarray:
+        """The rows of these sources' chunks, sorted."""
+        return np.array(sorted(self.row_of[cid] for sid in source_ids for cid in self.sources[sid].chunks), np.int64)
 
     def sentence_vectors(self, row: int) -> np.ndarray:
         """Vectors of chunk `row`'s sentences, in `split_sentences` order (float32)."""
@@ -138,19 +145,19 @@ class Index:
         vectors = _read(folder, "vectors.npy", np.load)
         lexical = _read(folder, "lexical", LexicalIndex.load)
         sentences = _read(folder, "sentences.npy", lambda p: SentenceVectors.load(p.parent))
-        search: SearchEngine | None = None
+        index = cls(folder, manifest, chunks, vectors, None, lexical, texts, sentences)
         if open_engine and backend == "milvus":
             from rag.engines.milvus import MilvusEngine
 
             info = engine_of(manifest)
-            search = MilvusEngine(info["uri"], info["collection"], {c.id: i for i, c in enumerate(chunks)}, vectors)
+            index.engine = MilvusEngine(info["uri"], info["collection"], index.row_of, vectors)
         elif open_engine:
-            search = FaissEngine(_read(folder, "dense.faiss", VectorIndex.load), lexical)
-        searchable = search.count() if search is not None else len(chunks)
+            index.engine = FaissEngine(_read(folder, "dense.faiss", VectorIndex.load), lexical)
+        searchable = index.engine.count() if index.engine is not None else len(chunks)
         if not (len(chunks) == len(vectors) == searchable == len(sentences.rows) - 1):
             raise IndexDamaged(f"the index in {folder} is inconsistent ({len(chunks)} chunks, {len(vectors)} vectors, "
                                f"{searchable} in {backend}); run `rag index` to repair it")
-        return cls(folder, manifest, chunks, vectors, search, lexical, texts, sentences)
+        return index
 
 
 @dataclass

@@ -107,7 +107,10 @@ class Workspace:
         return summary
 
     def current_index(self) -> Index | None:
-        """The index in use, or None when there is none that loads."""
+        """The index in use (the open assistant's, else read from disk), or None when there is none that loads."""
+        assistant = next(iter(list(self._assistants.values())), None)
+        if assistant is not None:
+            return assistant.retriever.index  # type: ignore[attr-defined]
         try:
             return Index.load(self.settings.index_path) if self.has_index() else None
         except IndexProblem:

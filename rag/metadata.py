@@ -239,12 +239,16 @@ def from_pdf(path: Path) -> ArticleMeta:
                        date=iso_day(str(info.get("/CreationDate") or "")))
 
 
-def title_from_text(text: str) -> str | None:
-    """The first line when it is short enough to be a headline."""
-    first = text.split("\n", 1)[0].strip().lstrip("# ").strip()
+def title_from_text(text: str, cut: int = 120) -> str:
+    """The first line when it is short enough to be a headline, else its first `cut` characters, cut at
+    a word, with an ellipsis."""
+    line = text.split("\n", 1)[0].strip()
+    first = line.lstrip("# ").strip()
     if first and len(first) <= MAX_TITLE:
         return first
-    return None
+    if len(line) <= cut:
+        return line
+    return line[:cut].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def file_date(path: Path) -> ArticleMeta:
@@ -269,9 +273,9 @@ class Edits:
         return {str(k): {f: str(v) for f, v in vals.items() if f in EDITABLE and v}
                 for k, vals in data.items() if isinstance(vals, dict)} if isinstance(data, dict) else {}
 
-    def of(self, relative_path: str) -> ArticleMeta:
-        values = self.load().get(relative_path, {})
-        return ArticleMeta(**values) if values else ArticleMeta()
+    def metas(self) -> dict[str, ArticleMeta]:
+        """Every corrected file's corrections (the file is read once)."""
+        return {path: ArticleMeta(**values) for path, values in self.load().items()}
 
     def save(self, relative_path: str, **values: str | None) -> None:
         """Set (or, with an empty value, clear) fields for one file; a date must be YYYY-MM-DD."""

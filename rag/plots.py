@@ -77,9 +77,23 @@ def _label(run: Run, role: str) -> str:
     return f"{role} ({run.stamp})"
 
 
+PLOTS = ("hitk", "bars", "latency")
+
+
+def plot_paths(latest: Run, folder: Path) -> dict[str, Path]:
+    return {name: folder / f"{latest.stamp}-{name}.png" for name in PLOTS}
+
+
+def plots_for(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path]:
+    """The latest run's plots: those `rag eval` saved beside its report, drawn only when missing."""
+    paths = plot_paths(latest, folder)
+    return paths if all(p.is_file() for p in paths.values()) else plot_runs(latest, previous, folder)
+
+
 def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path]:
     """hit@k curve, correctness/citation/abstention bars and latency histogram, as `<stamp>-<name>.png`."""
     plt = _plt()
+    paths = plot_paths(latest, folder)
     runs = [(latest, "dernier", "#2563eb")] + ([(previous, "précédent", "#9ca3af")] if previous else [])
     out: dict[str, Path] = {}
 
@@ -92,7 +106,7 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
            title="Recherche : hit@k")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    out["hitk"] = _save(fig, folder / f"{latest.stamp}-hitk.png", plt)
+    out["hitk"] = _save(fig, paths["hitk"], plt)
 
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     width = 0.38
@@ -104,7 +118,7 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
     ax.set_xticks(range(len(BARS)), [label for label, _, _ in BARS], fontsize=8)
     ax.set(ylim=(0, 1.1), title="Réponses, citations, abstentions")
     ax.legend(fontsize=8)
-    out["bars"] = _save(fig, folder / f"{latest.stamp}-bars.png", plt)
+    out["bars"] = _save(fig, paths["bars"], plt)
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     for run, role, colour in runs:
@@ -112,7 +126,7 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
             ax.hist(run.latencies_s(), bins=20, alpha=0.55, color=colour, label=_label(run, role))
     ax.set(xlabel="secondes par réponse", ylabel="questions", title="Temps de réponse")
     ax.legend(fontsize=8)
-    out["latency"] = _save(fig, folder / f"{latest.stamp}-latency.png", plt)
+    out["latency"] = _save(fig, paths["latency"], plt)
     return out
 
 

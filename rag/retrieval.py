@@ -50,8 +50,8 @@ class Retriever:
             return []
         allowed = None
         if where is not None:
-            allowed = Allowed(where.rows(self.index),
-                              tuple(sid for sid, info in self.index.sources.items() if where.allows(info)))
+            kept = where.source_ids(self.index)
+            allowed = Allowed(self.index.rows_of(kept), kept)
             if not len(allowed.rows):
                 return []
         if query_vector is None:

@@ -187,20 +187,12 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000, edits: Arti
         raise SourceError("no text in file")
     relative = path.relative_to(root).as_posix()
     meta = (edits or ArticleMeta()).filled_from(meta)
-    meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or _cut(text, 120) or path.stem))
+    meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or path.stem))
     if not meta.date:
         meta = meta.filled_from(file_date(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Source(id=source_id(relative), path=relative, title=meta.title or path.stem, text=text, hash=digest,
                   meta=meta)
-
-
-def _cut(text: str, limit: int) -> str:
-    """The start of `text` up to `limit` characters, cut at a word, with an ellipsis when cut."""
-    first = text.split("\n", 1)[0].strip()
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def discover(root: Path) -> list[Path]:
@@ -228,13 +220,13 @@ def load_sources(root: Path, max_bytes: int = 20_000_000,
     """Load every usable file below `root`; unusable ones come back as Skipped with the reason."""
     sources: list[Source] = []
     skipped: list[Skipped] = []
-    edits = Edits(root)
+    edits = Edits(root).metas()
     for path in discover(root):
         relative = path.relative_to(root).as_posix()
         try:
             if not follow_outside_links:
                 check_inside(path, root)
-            sources.append(read_source(path, root, max_bytes, edits.of(relative)))
+            sources.append(read_source(path, root, max_bytes, edits.get(relative)))
         except SourceError as exc:
             logger.info("skipped %s: %s", relative, exc)
             skipped.append(Skipped(relative, str(exc)))

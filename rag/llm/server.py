@@ -88,7 +88,7 @@ class ServerLLM(LLM):
         self._http = httpx.Client(timeout=httpx.Timeout(timeout), headers=self._headers())
         self._client = openai.OpenAI(base_url=self.spec.base_url, api_key=os.environ.get(API_KEY_VARIABLE) or "none",
                                      timeout=httpx.Timeout(timeout), max_retries=0)
-        props = self._get_json("/props")  # llama-server only
+        props = self._json("/props") or {}  # llama-server only
         settings = props.get("default_generation_settings", {}) if isinstance(props, dict) else {}
         server_ctx = int(settings.get("n_ctx") or props.get("n_ctx") or 0) if props else 0
         self.n_ctx = min(n_ctx, server_ctx) if server_ctx else n_ctx
@@ -110,30 +110,14 @@ class ServerLLM(LLM):
         return ModelError(f"the model server at {self.spec.root} is not reachable ({type(exc).__name__}); "
                           "start it, or check generation.model")
 
-    def _get_json(self, path: str) -> dict:
-        """GET a llama.cpp endpoint; {} when the server has no such endpoint."""
+    def _json(self, path: str, body: dict | None = None) -> dict | None:
+        """GET (or, with a `body`, POST) one of the server's own endpoints; None when the server has no
+        such endpoint or answers with something that is not a JSON object."""
         import httpx
 
         try:
-            reply = self._http.get(self.spec.root + path)
-        except httpx.TimeoutException as exc:
-            raise self._slow(exc) from exc
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from exc
-        if reply.status_code != 200:
-            return {}
-        try:
-            data = reply.json()
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _post_json(self, path: str, body: dict) -> dict | None:
-        """POST to an endpoint; None when the server has no such endpoint or answers otherwise."""
-        import httpx
-
-        try:
-            reply = self._http.post(self.spec.root + path, json=body)
+            reply = (self._http.get(self.spec.root + path) if body is None
+                     else self._http.post(self.spec.root + path, json=body))
         except httpx.TimeoutException as exc:
             raise self._slow(exc) from exc
         except httpx.HTTPError as exc:
@@ -155,15 +139,15 @@ class ServerLLM(LLM):
         if self._count is not None:
             return self._count(messages)
         if self._llama_server:
-            applied = self._post_json("/apply-template", {"messages": messages})
+            applied = self._json("/apply-template", {"messages": messages})
             if applied and isinstance(applied.get("prompt"), str):
-                tokens = self._post_json("/tokenize", {"content": applied["prompt"], "add_special": False,
+                tokens = self._json("/tokenize", {"content": applied["prompt"], "add_special": False,
                                                        "parse_special": True})
                 if tokens and isinstance(tokens.get("tokens"), list):
                     self.counting = "llama-server /apply-template + /tokenize"
                     return len(tokens["tokens"])
         if self.counting in (None, "vLLM /tokenize"):
-            counted = self._post_json("/tokenize", {"model": self.spec.model, "messages": messages})
+            counted = self._json("/tokenize", {"model": self.spec.model, "messages": messages})
             if counted and isinstance(counted.get("count"), int):
                 self.counting = "vLLM /tokenize"
                 return counted["count"]
@@ -180,7 +164,7 @@ class ServerLLM(LLM):
         return sum(len(m["content"]) // 3 + 8 for m in messages)
 
     def _extras_count(self, text: str) -> int | None:
-        counted = self._post_json("/extras/tokenize/count", {"input": text, "model": self.spec.model})
+        counted = self._json("/extras/tokenize/count", {"input": text, "model": self.spec.model})
         return counted["count"] if counted and isinstance(counted.get("count"), int) else None
 
     def _template_overhead(self) -> tuple[int, int]:
