@@ -20,8 +20,9 @@ from rag.errors import IndexDamaged, RagError
 from rag import plots
 from rag.filters import SourceFilter
 from rag.messages import say
-from rag.html import CSS, JS, EMPTY_EVIDENCE, add_report_markdown, answer_html, build_markdown, cards_html, \
+from rag.html import CSS, JS, add_report_markdown, answer_html, build_markdown, cards_html, empty_evidence, \
     restore_chat, sources_rows
+from rag.page_text import page_language, text, translations
 from rag.library import Workspace
 from rag.llm import parallel_requests
 from rag.models import local_models
@@ -29,36 +30,53 @@ from rag.models import local_models
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 
 
-def _progress_callback(progress: gr.Progress):
-    return lambda done, total, what: progress((done, max(total, 1)), desc=what)
+COLUMNS = ("col_title", "col_outlet", "col_date", "col_file", "col_passages")
 
 
-def _warning(exc: Exception) -> str:
-    """An error as the page shows it, in French (rag.messages)."""
-    return f"⚠ {escape(say(str(exc)))}"
+def _progress_callback(progress: gr.Progress, language: str):
+    return lambda done, total, what: progress((done, max(total, 1)), desc=say(what, language))
+
+
+def _warning(exc: Exception, language: str) -> str:
+    """An error as the page shows it, in the page's language (rag.messages)."""
+    return f"⚠ {escape(say(str(exc), language))}"
+
+
+def launch(demo: gr.Blocks, workspace: Workspace, **options) -> None:
+    """Serve the page with its style, its click-to-card script and its words in French and English."""
+    demo.launch(css=CSS, js=JS, i18n=gr.I18n(**translations(workspace.settings.ui_language)), **options)
 
 
 def build_app(workspace: Workspace) -> gr.Blocks:
     settings = workspace.settings
+    words = gr.I18n()  # the page's fixed words, looked up by the browser in its language (see launch)
 
-    def sources_view():
+    def language(request: gr.Request | None) -> str:
+        """The language of the page that sent `request` (rag.page_text.page_language)."""
+        header = request.headers.get("accept-language") if request is not None else None
+        return page_language(header, settings.ui_language)
+
+    def sources_view(lang: str):
         sources = workspace.sources()  # loads the index: once per view
         paths = [r.path for r in sources]
         outlets = sorted({r.meta.outlet for r in sources if r.meta.outlet})
-        return (sources_rows(sources), gr.update(choices=paths, value=None), gr.update(choices=paths, value=None),
+        table = {"headers": [text(c, lang) for c in COLUMNS], "data": sources_rows(sources, lang)}
+        return (table, gr.update(choices=paths, value=None), gr.update(choices=paths, value=None),
                 gr.update(choices=outlets + paths))
 
-    def start(progress=gr.Progress()):
+    def start(request: gr.Request, progress=gr.Progress()):
+        lang = language(request)
         note = ""
         try:
             problem = workspace.index_problem() if workspace.has_index() else None
             if not workspace.has_index() or isinstance(problem, IndexDamaged):
-                summary = workspace.build(progress=_progress_callback(progress))
-                note = build_markdown(summary)
-            view = sources_view()
+                summary = workspace.build(progress=_progress_callback(progress, lang))
+                note = build_markdown(summary, lang)
+            view = sources_view(lang)
         except RagError as exc:
             empty = gr.update(choices=[])
-            return (_warning(exc), [], empty, empty, empty, gr.update(interactive=True), gr.update(interactive=True))
+            return (_warning(exc, lang), [], empty, empty, empty, gr.update(interactive=True),
+                    gr.update(interactive=True))
         return (note, *view, gr.update(interactive=True), gr.update(interactive=True))
 
     store = workspace.conversations
@@ -75,7 +93,8 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                 gr.update(value=str(store.export_file(conv_id, "json", exports)), interactive=True))
 
     def respond(question, chat, conversation, evidence, k, model, temperature, since="", until="", only=None,
-                conv_id="", turn_ids=None):
+                conv_id="", turn_ids=None, request: gr.Request = None):
+        lang = language(request)
         turn_ids = list(turn_ids or [])
         unchanged = (gr.skip(),) * 5
         if not (question or "").strip():
@@ -93,48 +112,49 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                 yield "", chat, conversation, evidence, *unchanged
             result = response.answer
         except RagError as exc:
-            chat[-1] = {"role": "assistant", "content": _warning(exc)}
+            chat[-1] = {"role": "assistant", "content": _warning(exc, lang)}
             yield "", chat, conversation, evidence, conv_id, [*turn_ids, None], gr.skip(), gr.skip(), gr.skip()
             return
         turn = len(conversation) + 1
-        chat[-1] = {"role": "assistant", "content": answer_html(result, turn)}
-        cards = cards_html(result, turn, assistant.retriever.index)
-        evidence = cards + ("" if evidence == EMPTY_EVIDENCE else evidence)
+        chat[-1] = {"role": "assistant", "content": answer_html(result, turn, lang)}
+        cards = cards_html(result, turn, assistant.retriever.index, lang)
+        evidence = cards + ("" if 'class="rag-card"' not in (evidence or "") else evidence)
         conv_id = conv_id or store.create()
         turn_ids.append(store.add_turn(conv_id, result.to_dict()))
         yield ("", chat, [*conversation, (result.question, result.text)], evidence, conv_id, turn_ids,
                conversation_list(conv_id), *export_buttons(conv_id))
 
-    def restore(conv_id):
+    def restore(conv_id, request: gr.Request):
         """The chat as it was: on page load (the id kept in the browser) or when a conversation is picked."""
         try:
             turns = store.turns(conv_id) if conv_id else []
         except RagError:
             conv_id, turns = "", []
         index = workspace.current_index()
-        messages, history, cards = restore_chat(turns, index)
+        messages, history, cards = restore_chat(turns, index, language(request))
         return (messages, history, cards, conv_id or "", [t.id for t in turns], conversation_list(conv_id),
                 *export_buttons(conv_id))
 
-    def new_conversation():
-        return ([], [], EMPTY_EVIDENCE, "", [], conversation_list(), *export_buttons(None))
+    def new_conversation(request: gr.Request):
+        return ([], [], empty_evidence(language(request)), "", [], conversation_list(), *export_buttons(None))
 
-    def rename(conv_id, title):
+    def rename(conv_id, title, request: gr.Request):
+        lang = language(request)
         if not conv_id:
-            return "Posez d'abord une question : la conversation n'existe pas encore.", conversation_list()
+            return text("ask_first", lang), conversation_list()
         try:
             store.rename(conv_id, title)
         except RagError as exc:
-            return _warning(exc), conversation_list(conv_id)
-        return "Conversation renommée.", conversation_list(conv_id)
+            return _warning(exc, lang), conversation_list(conv_id)
+        return text("renamed", lang), conversation_list(conv_id)
 
-    def delete(conv_id):
+    def delete(conv_id, request: gr.Request):
         if conv_id:
             try:
                 store.delete(conv_id)
             except RagError:
                 pass
-        return ("Conversation supprimée." if conv_id else "", *new_conversation())
+        return (text("deleted", language(request)) if conv_id else "", *new_conversation(request))
 
     def like(turn_ids, data: gr.LikeData):
         message = data.index if isinstance(data.index, int) else data.index[0]
@@ -142,16 +162,16 @@ def build_app(workspace: Workspace) -> gr.Blocks:
         if message // 2 < len(turns) and turns[message // 2] is not None:  # messages go question, answer
             store.vote(turns[message // 2], 1 if data.liked else -1)
 
-    def correct(turn_ids, text):
+    def correct(turn_ids, correction, request: gr.Request):
+        lang = language(request)
         last = next((t for t in reversed(turn_ids or []) if t is not None), None)
         if last is None:
-            return "Aucune réponse à corriger.", text
-        store.vote(last, -1, text)
-        return "Merci : la réponse est marquée comme fausse" + (" et la correction enregistrée." if text.strip()
-                                                                else "."), ""
+            return text("nothing_to_correct", lang), correction
+        store.vote(last, -1, correction)
+        return text("marked_corrected" if correction.strip() else "marked_wrong", lang), ""
 
     def api_answer(question: str, history: list[list[str]] | None = None, since: str = "", until: str = "",
-                   sources: list[str] | None = None) -> dict:
+                   sources: list[str] | None = None, request: gr.Request = None) -> dict:
         """Answer a question (within dates YYYY-MM-DD and sources: file paths or outlets, when given);
         returns the checked answer, its sentences and passages as JSON."""
         pairs = [(q, a) for q, a in (history or [])]
@@ -159,122 +179,129 @@ def build_app(workspace: Workspace) -> gr.Blocks:
             where = SourceFilter.parse(since, until, sources)
             return workspace.assistant().answer(question, pairs, where=where).to_dict()
         except RagError as exc:
-            raise gr.Error(say(str(exc))) from exc
+            raise gr.Error(say(str(exc), language(request))) from exc
 
-    def upload(files, progress=gr.Progress()):
+    def upload(files, request: gr.Request, progress=gr.Progress()):
+        lang = language(request)
         paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
         try:
-            report = workspace.add_files(paths, progress=_progress_callback(progress))
-            message = add_report_markdown(report)
+            report = workspace.add_files(paths, progress=_progress_callback(progress, lang))
+            message = add_report_markdown(report, lang)
         except RagError as exc:
-            message = _warning(exc)
-        return (message, *sources_view(), None)
+            message = _warning(exc, lang)
+        return (message, *sources_view(lang), None)
 
-    def remove(path, progress=gr.Progress()):
+    def remove(path, request: gr.Request, progress=gr.Progress()):
+        lang = language(request)
         if not path:
-            return ("Choisissez une source à retirer.", *sources_view())
+            return (text("choose_remove", lang), *sources_view(lang))
         try:
-            summary = workspace.remove(path, progress=_progress_callback(progress))
+            summary = workspace.remove(path, progress=_progress_callback(progress, lang))
         except RagError as exc:
-            return (_warning(exc), *sources_view())
-        return (f"{escape(path)} retiré. " + build_markdown(summary), *sources_view())
+            return (_warning(exc, lang), *sources_view(lang))
+        return (text("removed", lang, path=escape(path)) + " " + build_markdown(summary, lang), *sources_view(lang))
 
-    def edit(path, title, day, outlet, author, progress=gr.Progress()):
+    def edit(path, title, day, outlet, author, request: gr.Request, progress=gr.Progress()):
+        lang = language(request)
         if not path:
-            return ("Choisissez une source à corriger.", *sources_view())
+            return (text("choose_edit", lang), *sources_view(lang))
         try:
-            summary = workspace.edit_metadata(path, progress=_progress_callback(progress), title=title, date=day,
-                                              outlet=outlet, author=author)
+            summary = workspace.edit_metadata(path, progress=_progress_callback(progress, lang), title=title,
+                                              date=day, outlet=outlet, author=author)
         except RagError as exc:
-            return (_warning(exc), *sources_view())
-        return (f"{escape(path)} : informations enregistrées. " + build_markdown(summary), *sources_view())
+            return (_warning(exc, lang), *sources_view(lang))
+        return (text("edited", lang, path=escape(path)) + " " + build_markdown(summary, lang), *sources_view(lang))
 
-    def evaluation_view():
+    def evaluation_view(request: gr.Request):
+        lang = language(request)
         latest, previous = plots.latest_two(reports_folder)
         if latest is None:
-            return ("Aucune évaluation encore : lancez `rag eval` (les rapports vont dans "
-                    f"{escape(str(reports_folder))}).", None, None, None)
-        pictures = plots.plots_for(latest, previous, reports_folder)
-        return (plots.comparison_markdown(latest, previous), str(pictures["hitk"]), str(pictures["bars"]),
-                str(pictures["latency"]))
+            return text("no_evaluation", lang, folder=escape(str(reports_folder))), None, None, None
+        pictures = plots.plots_for(latest, previous, reports_folder, lang)
+        return (plots.comparison_markdown(latest, previous, language=lang), str(pictures["hitk"]),
+                str(pictures["bars"]), str(pictures["latency"]))
 
-    def rebuild(progress=gr.Progress()):
+    def rebuild(request: gr.Request, progress=gr.Progress()):
+        lang = language(request)
         try:
-            summary = workspace.build(rebuild=True, progress=_progress_callback(progress))
+            summary = workspace.build(rebuild=True, progress=_progress_callback(progress, lang))
         except RagError as exc:
-            return (_warning(exc), *sources_view())
-        return (build_markdown(summary), *sources_view())
+            return (_warning(exc, lang), *sources_view(lang))
+        return (build_markdown(summary, lang), *sources_view(lang))
 
-    with gr.Blocks(title="Questions sur vos articles") as demo:
+    with gr.Blocks(title=words("title")) as demo:
         conversation = gr.State([])
-        gr.Markdown("## Questions sur vos articles\nRéponses tirées uniquement de vos sources, chaque phrase citée.")
+        gr.Markdown(words("intro"))
         status = gr.Markdown()
-        with gr.Tab("Chat"):
+        with gr.Tab(words("tab_chat")):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Conversation", height=520, elem_id="chat")
+                    chatbot = gr.Chatbot(label=words("conversation"), height=520, elem_id="chat")
                     with gr.Row():
-                        question = gr.Textbox(placeholder="Posez une question (français ou anglais)…", scale=5,
-                                              show_label=False, interactive=False, elem_id="question")
-                        send = gr.Button("Envoyer", variant="primary", scale=1, interactive=False, elem_id="send")
+                        question = gr.Textbox(placeholder=words("ask"), scale=5, show_label=False, interactive=False,
+                                              elem_id="question")
+                        send = gr.Button(words("send"), variant="primary", scale=1, interactive=False, elem_id="send")
                     with gr.Row(elem_id="filters"):
-                        since = gr.Textbox(label="Depuis le", placeholder="AAAA-MM-JJ", scale=1, elem_id="since")
-                        until = gr.Textbox(label="Jusqu'au", placeholder="AAAA-MM-JJ", scale=1, elem_id="until")
-                        only = gr.Dropdown(label="Seulement ces médias ou fichiers", choices=[], multiselect=True,
-                                           scale=3, elem_id="only")
+                        since = gr.Textbox(label=words("since"), placeholder=words("date_format"), scale=1,
+                                           elem_id="since")
+                        until = gr.Textbox(label=words("until"), placeholder=words("date_format"), scale=1,
+                                           elem_id="until")
+                        only = gr.Dropdown(label=words("only"), choices=[], multiselect=True, scale=3, elem_id="only")
                     with gr.Row():
-                        correction = gr.Textbox(placeholder="Correction de la dernière réponse (facultatif)", scale=4,
-                                                show_label=False, elem_id="correction")
-                        wrong = gr.Button("Signaler une réponse fausse", scale=1, elem_id="wrong")
+                        correction = gr.Textbox(placeholder=words("correction"), scale=4, show_label=False,
+                                                elem_id="correction")
+                        wrong = gr.Button(words("report_wrong"), scale=1, elem_id="wrong")
                     feedback_message = gr.Markdown(elem_id="feedback-message")
-                    with gr.Accordion("Conversations", open=True):
-                        conv_list = gr.Dropdown(label="Conversations enregistrées", choices=[], elem_id="conversations")
+                    with gr.Accordion(words("conversations"), open=True):
+                        conv_list = gr.Dropdown(label=words("saved_conversations"), choices=[],
+                                                elem_id="conversations")
                         with gr.Row():
-                            new_chat = gr.Button("Nouvelle conversation", elem_id="new-chat")
-                            rename_box = gr.Textbox(placeholder="Nouveau nom", show_label=False, scale=2,
+                            new_chat = gr.Button(words("new_conversation"), elem_id="new-chat")
+                            rename_box = gr.Textbox(placeholder=words("new_name"), show_label=False, scale=2,
                                                     elem_id="rename-box")
-                            rename_button = gr.Button("Renommer", elem_id="rename")
-                            delete_button = gr.Button("Supprimer", variant="stop", elem_id="delete-conversation")
+                            rename_button = gr.Button(words("rename"), elem_id="rename")
+                            delete_button = gr.Button(words("delete"), variant="stop", elem_id="delete-conversation")
                         with gr.Row():
-                            export_md = gr.DownloadButton("Exporter en Markdown", interactive=False, elem_id="export-md")
-                            export_json = gr.DownloadButton("Exporter en JSON", interactive=False, elem_id="export-json")
-                    with gr.Accordion("Réglages", open=False):
-                        k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages retrouvés")
-                        model = gr.Dropdown(list(dict.fromkeys([settings.generation.model, *local_models(settings.models_path)])),
-                                            value=settings.generation.model,
-                                            label="Modèle")
+                            export_md = gr.DownloadButton(words("export_md"), interactive=False, elem_id="export-md")
+                            export_json = gr.DownloadButton(words("export_json"), interactive=False,
+                                                            elem_id="export-json")
+                    with gr.Accordion(words("settings"), open=False):
+                        k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label=words("k"))
+                        models = [settings.generation.model, *local_models(settings.models_path)]
+                        model = gr.Dropdown(list(dict.fromkeys(models)), value=settings.generation.model,
+                                            label=words("model"))
                         temperature = gr.Slider(0.0, 1.0, value=settings.generation.temperature, step=0.05,
-                                                label="Température")
+                                                label=words("temperature"))
                 with gr.Column(scale=2):
-                    evidence = gr.HTML(EMPTY_EVIDENCE, elem_id="evidence")
-        with gr.Tab("Sources"):
-            sources_table = gr.Dataframe(headers=["Titre", "Média", "Date", "Fichier", "Passages"], interactive=False,
-                                         wrap=True, column_widths=["38%", "15%", "17%", "22%", "8%"],
-                                         elem_id="sources-table")
-            files = gr.File(label="Ajouter des articles (txt, md, html, pdf)", file_count="multiple",
-                            file_types=UPLOAD_TYPES, elem_id="upload")
-            add = gr.Button("Ajouter et indexer", variant="primary", elem_id="add-files")
+                    evidence = gr.HTML(empty_evidence(settings.ui_language), elem_id="evidence")
+        with gr.Tab(words("tab_sources")):
+            sources_table = gr.Dataframe(headers=[text(c) for c in COLUMNS], interactive=False, wrap=True,
+                                         column_widths=["38%", "15%", "17%", "22%", "8%"], elem_id="sources-table")
+            files = gr.File(label=words("upload"), file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
+            add = gr.Button(words("add"), variant="primary", elem_id="add-files")
             with gr.Row():
                 # any name is accepted here (the API too); Workspace.remove refuses what is not a source
-                to_remove = gr.Dropdown(label="Source à retirer", choices=[], allow_custom_value=True,
+                to_remove = gr.Dropdown(label=words("to_remove"), choices=[], allow_custom_value=True,
                                         elem_id="remove-choice")
-                remove_button = gr.Button("Retirer", elem_id="remove")
-            with gr.Accordion("Corriger les informations d'une source", open=False):
+                remove_button = gr.Button(words("remove"), elem_id="remove")
+            with gr.Accordion(words("edit_source"), open=False):
                 with gr.Row():
-                    to_edit = gr.Dropdown(label="Source", choices=[], allow_custom_value=True, elem_id="edit-choice")
-                    edit_title = gr.Textbox(label="Titre", elem_id="edit-title")
-                    edit_date = gr.Textbox(label="Date", placeholder="AAAA-MM-JJ", elem_id="edit-date")
-                    edit_outlet = gr.Textbox(label="Média", elem_id="edit-outlet")
-                    edit_author = gr.Textbox(label="Auteur", elem_id="edit-author")
-                edit_button = gr.Button("Enregistrer", elem_id="edit-save")
-            rebuild_button = gr.Button("Reconstruire l'index", elem_id="rebuild")
+                    to_edit = gr.Dropdown(label=words("source"), choices=[], allow_custom_value=True,
+                                          elem_id="edit-choice")
+                    edit_title = gr.Textbox(label=words("col_title"), elem_id="edit-title")
+                    edit_date = gr.Textbox(label=words("col_date"), placeholder=words("date_format"),
+                                           elem_id="edit-date")
+                    edit_outlet = gr.Textbox(label=words("col_outlet"), elem_id="edit-outlet")
+                    edit_author = gr.Textbox(label=words("author"), elem_id="edit-author")
+                edit_button = gr.Button(words("save"), elem_id="edit-save")
+            rebuild_button = gr.Button(words("rebuild"), elem_id="rebuild")
             sources_message = gr.Markdown(elem_id="sources-message")
-        with gr.Tab("Évaluation") as evaluation_tab:
-            refresh = gr.Button("Actualiser", elem_id="eval-refresh")
+        with gr.Tab(words("tab_evaluation")) as evaluation_tab:
+            refresh = gr.Button(words("refresh"), elem_id="eval-refresh")
             with gr.Row():
-                hitk_plot = gr.Image(label="Recherche : hit@k", type="filepath", elem_id="plot-hitk")
-                bars_plot = gr.Image(label="Réponses, citations, abstentions", type="filepath", elem_id="plot-bars")
-                latency_plot = gr.Image(label="Temps de réponse", type="filepath", elem_id="plot-latency")
+                hitk_plot = gr.Image(label=words("plot_hitk"), type="filepath", elem_id="plot-hitk")
+                bars_plot = gr.Image(label=words("plot_bars"), type="filepath", elem_id="plot-bars")
+                latency_plot = gr.Image(label=words("plot_latency"), type="filepath", elem_id="plot-latency")
             comparison = gr.Markdown(elem_id="eval-comparison")
 
         conv_id = gr.BrowserState("", storage_key="rag-conversation")  # the page remembers its conversation
@@ -318,11 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--auth", default=os.environ.get("RAG_UI_AUTH"), help="user:password")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    demo = build_app(Workspace(settings))
+    workspace = Workspace(settings)
+    demo = build_app(workspace)
     # one answer at a time with the in-process model; as many as a model server has parallel slots
     demo.queue(default_concurrency_limit=parallel_requests(settings))
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    demo.launch(server_name=args.host, server_port=args.port, auth=auth, css=CSS, js=JS, show_error=True)
+    launch(demo, workspace, server_name=args.host, server_port=args.port, auth=auth, show_error=True)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,9 @@ class GenerationSettings:
     server_parallel: int = 0
 
 
+UI_LANGUAGES = ("auto", "fr", "en")
+
+
 @dataclass
 class Settings:
     home: Path = field(default_factory=Path.cwd)
@@ -139,6 +142,9 @@ class Settings:
     max_source_bytes: int = 20_000_000
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
+    # the page's language: "auto" (English when the browser's first language is English, else French),
+    # "fr" or "en" (rag.page_text)
+    ui_language: str = "auto"
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
@@ -203,7 +209,8 @@ def _apply(obj: object, values: dict, where: str) -> None:
 def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
     """Settings for a project home: defaults < `rag.toml` < `RAG_*` env variables < `overrides`.
 
-    Environment: RAG_EMBEDDER, RAG_MODEL (the answering model), RAG_INDEX_DIR, RAG_SOURCES_DIR.
+    Environment: RAG_EMBEDDER, RAG_MODEL (the answering model), RAG_INDEX_DIR, RAG_SOURCES_DIR, RAG_INDEX_BACKEND,
+    RAG_UI_LANGUAGE (auto, fr, en).
     """
     root = Path(home or os.environ.get("RAG_HOME") or Path.cwd()).resolve()
     settings = Settings(home=root)
@@ -221,6 +228,7 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         "RAG_INDEX_DIR": ("index_dir",),
         "RAG_SOURCES_DIR": ("sources_dir",),
         "RAG_INDEX_BACKEND": ("index", "backend"),
+        "RAG_UI_LANGUAGE": ("ui_language",),
     }
     for var, keys in env.items():
         if os.environ.get(var):
@@ -238,4 +246,6 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         else:
             nested_overrides[key] = value
     _apply(settings, nested_overrides, "overrides")
+    if settings.ui_language not in UI_LANGUAGES:
+        raise SettingsError(f"ui_language = {settings.ui_language!r}: use one of {', '.join(UI_LANGUAGES)}")
     return settings

@@ -13,13 +13,13 @@ from rag.citations import CITATION, parse_numbers
 from rag.index import Index
 from rag.messages import say
 from rag.metadata import FILE_DATE, ArticleMeta, format_day
+from rag.page_text import text
 
 if TYPE_CHECKING:
     from rag.conversations import Turn
     from rag.library import AddReport, SourceRow
 
 CONTEXT_CHARS = 220
-EMPTY_EVIDENCE = "<p><i>Les sources des réponses s'afficheront ici.</i></p>"
 
 CSS = """
 .rag-unsupported { text-decoration: underline wavy #d97706; background: #fef3c7; color: inherit; }
@@ -56,6 +56,11 @@ JS = """
 """
 
 
+def empty_evidence(language: str = "fr") -> str:
+    """The evidence column before any answer."""
+    return f"<p><i>{text('evidence_empty', language)}</i></p>"
+
+
 def card_id(turn: int, number: int) -> str:
     return f"rag-src-{turn}-{number}"
 
@@ -64,44 +69,46 @@ def _cite_links(turn: int, numbers: list[int]) -> str:
     return "".join(f'<a class="rag-cite" href="#{card_id(turn, n)}">[{n}]</a>' for n in numbers)
 
 
-def answer_html(result: Answer, turn: int) -> str:
+def answer_html(result: Answer, turn: int, language: str = "fr") -> str:
     """The checked answer: `[n]` links to cards, unsupported sentences marked, abstention set apart."""
     if result.abstained:
         return f'<div class="rag-abstain">{escape(result.text)}</div>'
     parts = []
     for s in result.sentences:
-        text = escape(s.text)
+        sentence = escape(s.text)
         if CITATION.search(s.text):  # citations written inside the sentence (sources that disagree)
-            parts.append(CITATION.sub(lambda m: _cite_links(turn, parse_numbers(m.group(1))), text))
+            parts.append(CITATION.sub(lambda m: _cite_links(turn, parse_numbers(m.group(1))), sentence))
             continue
         links = _cite_links(turn, s.attributed)
         if not s.supported:
-            text = f'<span class="rag-unsupported" title="Non étayé par les passages cités">⚠ {text}</span>'
-        parts.append(f"{text} {links}".strip())
+            unsupported = text("unsupported", language)
+            sentence = f'<span class="rag-unsupported" title="{unsupported}">⚠ {sentence}</span>'
+        parts.append(f"{sentence} {links}".strip())
     return " ".join(parts)
 
 
-def cards_html(result: Answer, turn: int, index: Index | None = None) -> str:
+def cards_html(result: Answer, turn: int, index: Index | None = None, language: str = "fr") -> str:
     """Numbered source cards: title, file, and the passage highlighted in its surrounding text."""
     cited = {n for s in result.sentences for n in s.attributed}
-    heading = "Passages les plus proches" if result.abstained else "Sources"
+    heading = text("closest" if result.abstained else "sources", language)
+    characters = text("characters", language)
     out = [f'<div class="rag-turn">{escape(result.question)} — {heading}</div>']
     for p in result.passages:
         if not result.abstained and cited and p.number not in cited:
             continue
         before = after = ""
         if index is not None and p.source_id in index.sources:
-            text = index.source_text(p.source_id)
-            before = text[max(0, p.start - CONTEXT_CHARS):p.start]
-            after = text[p.end:p.end + CONTEXT_CHARS]
-            passage = text[p.start:p.end]
+            whole = index.source_text(p.source_id)
+            before = whole[max(0, p.start - CONTEXT_CHARS):p.start]
+            after = whole[p.end:p.end + CONTEXT_CHARS]
+            passage = whole[p.start:p.end]
         else:
             passage = p.text
         out.append(
             f'<div class="rag-card" id="{card_id(turn, p.number)}">'
             f"<div><b>[{p.number}] {escape(p.title)}</b></div>"
-            f"{about_html(p.about)}"
-            f'<div class="rag-meta">{escape(p.path)} · caractères {p.start}–{p.end}</div>'
+            f"{about_html(p.about, language)}"
+            f'<div class="rag-meta">{escape(p.path)} · {characters} {p.start}–{p.end}</div>'
             f"<div>…{escape(before)}<mark>{escape(passage)}</mark>{escape(after)}…</div></div>"
         )
     return "\n".join(out)
@@ -131,7 +138,8 @@ def sources_rows(rows: list["SourceRow"], language: str = "fr") -> list[list]:
     return out
 
 
-def restore_chat(turns: list["Turn"], index: Index | None) -> tuple[list[dict], list[tuple[str, str]], str]:
+def restore_chat(turns: list["Turn"], index: Index | None, language: str = "fr"
+                 ) -> tuple[list[dict], list[tuple[str, str]], str]:
     """A stored conversation as the chat shows it: messages, the (question, answer) history the model
     reads for follow-ups, and the source cards (newest first)."""
     messages: list[dict] = []
@@ -140,33 +148,37 @@ def restore_chat(turns: list["Turn"], index: Index | None) -> tuple[list[dict], 
     for n, t in enumerate(turns, 1):
         answer = Answer.from_dict(t.answer)
         messages += [{"role": "user", "content": escape(t.question)},
-                     {"role": "assistant", "content": answer_html(answer, n)}]
+                     {"role": "assistant", "content": answer_html(answer, n, language)}]
         history.append((answer.question, answer.text))
-        cards.insert(0, cards_html(answer, n, index))
-    return messages, history, "\n".join(cards) or EMPTY_EVIDENCE
+        cards.insert(0, cards_html(answer, n, index, language))
+    return messages, history, "\n".join(cards) or empty_evidence(language)
 
 
-def build_markdown(summary: BuildSummary | None) -> str:
+def build_markdown(summary: BuildSummary | None, language: str = "fr") -> str:
     """What a build did, for the Sources tab (file names and reasons escaped)."""
     if summary is None:
         return ""
-    line = (f"{summary.added} ajoutée(s), {summary.changed} modifiée(s), {summary.removed} retirée(s), "
-            f"{summary.unchanged} inchangée(s) ; {summary.chunks_embedded} passages indexés "
-            f"({summary.chunks_total} dans l'index) ; {summary.seconds:.1f} s")
-    lines = [f"**Index à jour** : {line}"]
-    lines += [f"- ⚠ {escape(say(note))}" for note in summary.notes]
-    lines += [f"- {escape(copy)} : même texte que {escape(original)}, indexé une seule fois"
+    lines = [text("index_ready", language, n_added=summary.added, n_changed=summary.changed,
+                  n_removed=summary.removed, n_unchanged=summary.unchanged, n_embedded=summary.chunks_embedded,
+                  n_total=summary.chunks_total, seconds=f"{summary.seconds:.1f}")]
+    lines += [f"- ⚠ {escape(say(note, language))}" for note in summary.notes]
+    lines += ["- " + text("copy_of", language, copy=escape(copy), original=escape(original))
               for copy, original in summary.copies]
-    lines += [f"- ⚠ {escape(s.path)} : {escape(say(s.reason))}" for s in summary.skipped]
+    colon = ": " if language == "en" else " : "
+    lines += [f"- ⚠ {escape(s.path)}{colon}{escape(say(s.reason, language))}" for s in summary.skipped]
     return "\n".join(lines)
 
 
-def add_report_markdown(report: "AddReport") -> str:
+def _problem(message: str, language: str) -> str:
+    return f"- ⚠ {escape(say(message, language))}"
+
+
+def add_report_markdown(report: "AddReport", language: str = "fr") -> str:
     """What became of each uploaded file: stored (under which name), already there, or refused."""
-    lines = [build_markdown(report.summary)] if report.summary else []
-    lines += [f"- {escape(uploaded)} enregistré sous {escape(stored)} (ce nom était pris)"
+    lines = [build_markdown(report.summary, language)] if report.summary else []
+    lines += ["- " + text("stored_as", language, uploaded=escape(uploaded), stored=escape(stored))
               for uploaded, stored in report.stored if uploaded != stored]
-    lines += [f"- {escape(uploaded)} : déjà dans les sources, à l'identique ({escape(existing)})"
+    lines += ["- " + text("already_there", language, uploaded=escape(uploaded), existing=escape(existing))
               for uploaded, existing in report.already_there]
-    lines += [f"- ⚠ {escape(say(problem))}" for problem in report.problems]
-    return "\n".join(lines) or "Aucun fichier ajouté."
+    lines += [_problem(problem, language) for problem in report.problems]
+    return "\n".join(lines) or text("nothing_added", language)

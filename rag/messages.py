@@ -10,8 +10,6 @@ import re
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = ("fr", "en")
-
 # (English message, as a regular expression over the whole text) -> French, with the same groups
 _FRENCH: list[tuple[str, str]] = [
     (r"empty file", "fichier vide"),
@@ -62,6 +60,8 @@ _FRENCH: list[tuple[str, str]] = [
     (r"Milvus at (?P<u>\S+) cannot be opened \((?P<w>.*)\); is it running, or is the file open in another process "
      r"\(the chat\)\?",
      r"Milvus (\g<u>) ne s'ouvre pas : est-il démarré, ou le fichier est-il ouvert par un autre processus ?"),
+    (r"embedding", "calcul des vecteurs des passages"),
+    (r"embedding sentences", "calcul des vecteurs des phrases"),
     (r"a conversation needs a title", "une conversation doit avoir un nom"),
     (r"no conversation (?P<c>.*)", r"conversation \g<c> introuvable"),
     (r"no answer (?P<c>.*)", r"réponse \g<c> introuvable"),
@@ -90,19 +90,3 @@ def say(text: str, language: str = "fr") -> str:
     logger.info("no French for the message %r", text)
     return text
 
-
-def page_language(accept_language: str | None, default: str = "fr") -> str:
-    """The page's language from the browser's Accept-Language header: English when English comes before
-    French, else `default`."""
-    ranked = []
-    for n, part in enumerate((accept_language or "").split(",")):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, n, tag.split("-")[0].lower()))
-    for _, _, tag in sorted(ranked):
-        if tag in LANGUAGES:
-            return tag
-    return default

@@ -9,11 +9,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.page_text import text
+
 KS = list(range(1, 11))
-# (label, summary group, figure): higher is better for all but "refused"
-BARS = [("réponses justes", "correctness", "alias_hit"), ("citations sur la preuve", "citations", "quote_in_cited_passage"),
-        ("hors-sources refusées", "abstention", "unanswerable_abstained"),
-        ("refus à tort", "abstention", "answerable_refused")]
+# (label key in rag.page_text, summary group, figure): higher is better for all but "refused"
+BARS = [("right_answers", "correctness", "alias_hit"), ("cited_evidence", "citations", "quote_in_cited_passage"),
+        ("refused_unanswerable", "abstention", "unanswerable_abstained"),
+        ("refused_wrongly", "abstention", "answerable_refused")]
 
 
 @dataclass
@@ -80,21 +82,24 @@ def _label(run: Run, role: str) -> str:
 PLOTS = ("hitk", "bars", "latency")
 
 
-def plot_paths(latest: Run, folder: Path) -> dict[str, Path]:
-    return {name: folder / f"{latest.stamp}-{name}.png" for name in PLOTS}
+def plot_paths(latest: Run, folder: Path, language: str = "fr") -> dict[str, Path]:
+    """`<stamp>-<name>.png` (French, beside the report), `<stamp>-<name>.en.png` in English."""
+    suffix = ".en.png" if language == "en" else ".png"
+    return {name: folder / f"{latest.stamp}-{name}{suffix}" for name in PLOTS}
 
 
-def plots_for(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path]:
+def plots_for(latest: Run, previous: Run | None, folder: Path, language: str = "fr") -> dict[str, Path]:
     """The latest run's plots: those `rag eval` saved beside its report, drawn only when missing."""
-    paths = plot_paths(latest, folder)
-    return paths if all(p.is_file() for p in paths.values()) else plot_runs(latest, previous, folder)
+    paths = plot_paths(latest, folder, language)
+    return paths if all(p.is_file() for p in paths.values()) else plot_runs(latest, previous, folder, language)
 
 
-def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path]:
-    """hit@k curve, correctness/citation/abstention bars and latency histogram, as `<stamp>-<name>.png`."""
+def plot_runs(latest: Run, previous: Run | None, folder: Path, language: str = "fr") -> dict[str, Path]:
+    """hit@k curve, correctness/citation/abstention bars and latency histogram (`plot_paths`)."""
     plt = _plt()
-    paths = plot_paths(latest, folder)
-    runs = [(latest, "dernier", "#2563eb")] + ([(previous, "précédent", "#9ca3af")] if previous else [])
+    paths = plot_paths(latest, folder, language)
+    runs = [(latest, text("latest", language), "#2563eb")]
+    runs += [(previous, text("previous", language), "#9ca3af")] if previous else []
     out: dict[str, Path] = {}
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
@@ -102,8 +107,8 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
         values = [run.hit_at(k) for k in KS]
         if any(v is not None for v in values):
             ax.plot(KS, [v or 0 for v in values], marker="o", color=colour, label=_label(run, role))
-    ax.set(xlabel="k passages retrouvés", ylabel="preuve dans les k premiers", ylim=(0, 1.02), xticks=KS,
-           title="Recherche : hit@k")
+    ax.set(xlabel=text("k_retrieved", language), ylabel=text("evidence_in_k", language), ylim=(0, 1.02),
+           xticks=KS, title=text("plot_hitk", language))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     out["hitk"] = _save(fig, paths["hitk"], plt)
@@ -115,8 +120,8 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
         values = [run.figure(group, name) for _, group, name in BARS]
         bars = ax.bar(xs, [v or 0 for v in values], width, color=colour, label=_label(run, role))
         ax.bar_label(bars, labels=["–" if v is None else f"{v:.2f}" for v in values], fontsize=7)  # – : not measured
-    ax.set_xticks(range(len(BARS)), [label for label, _, _ in BARS], fontsize=8)
-    ax.set(ylim=(0, 1.1), title="Réponses, citations, abstentions")
+    ax.set_xticks(range(len(BARS)), [text(label, language) for label, _, _ in BARS], fontsize=8)
+    ax.set(ylim=(0, 1.1), title=text("plot_bars", language))
     ax.legend(fontsize=8)
     out["bars"] = _save(fig, paths["bars"], plt)
 
@@ -124,7 +129,8 @@ def plot_runs(latest: Run, previous: Run | None, folder: Path) -> dict[str, Path
     for run, role, colour in runs:
         if run.latencies_s():
             ax.hist(run.latencies_s(), bins=20, alpha=0.55, color=colour, label=_label(run, role))
-    ax.set(xlabel="secondes par réponse", ylabel="questions", title="Temps de réponse")
+    ax.set(xlabel=text("seconds_per_answer", language), ylabel=text("questions", language),
+           title=text("plot_latency", language))
     ax.legend(fontsize=8)
     out["latency"] = _save(fig, paths["latency"], plt)
     return out
@@ -137,12 +143,14 @@ def _save(fig, path: Path, plt) -> Path:
     return path
 
 
-def comparison_markdown(latest: Run, previous: Run | None, worst: int = 5) -> str:
+def comparison_markdown(latest: Run, previous: Run | None, worst: int = 5, language: str = "fr") -> str:
     """The two runs side by side, then the latest run's worst questions with their passages."""
-    head = ["| | dernier (" + latest.stamp + ")" + (f" | précédent ({previous.stamp})" if previous else "") + " |",
+    head = [f"| | {text('latest', language)} ({latest.stamp})"
+            + (f" | {text('previous', language)} ({previous.stamp})" if previous else "") + " |",
             "|---|---|" + ("---|" if previous else "")]
-    rows = [("questions", "questions", None)] + [(label, group, name) for label, group, name in BARS] + \
-        [("hit@5", "retrieval", "hit@5"), ("p50 (ms)", "latency_ms", "p50")]
+    rows = [(text("questions", language), "questions", None)]
+    rows += [(text(label, language), group, name) for label, group, name in BARS]
+    rows += [("hit@5", "retrieval", "hit@5"), ("p50 (ms)", "latency_ms", "p50")]
     for label, group, name in rows:
         def cell(run: Run) -> str:
             value = run.data["summary"].get(group) if name is None else run.figure(group, name)
@@ -150,7 +158,7 @@ def comparison_markdown(latest: Run, previous: Run | None, worst: int = 5) -> st
         head.append(f"| {label} | {cell(latest)}" + (f" | {cell(previous)}" if previous else "") + " |")
     wrong = [q for q in latest.data.get("questions", [])
              if (q.get("answerable") and not q.get("alias_hit")) or (not q.get("answerable") and not q.get("abstained"))]
-    lines = head + ["", f"**Questions manquées** ({len(wrong)}; les {min(worst, len(wrong))} premières) :", ""]
+    lines = head + ["", text("missed", language, n=len(wrong), shown=min(worst, len(wrong))), ""]
     for q in wrong[:worst]:
         lines.append(f"- **{q['question']}** → {q.get('answer', '')}")
         for p in q.get("passages", [])[:3]:

@@ -43,9 +43,7 @@ def app_url(tmp_path_factory):
     demo = ui.build_app(workspace)
     demo.queue(default_concurrency_limit=1)
     port = _free_port()
-    from rag.html import CSS, JS
-
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, js=JS, quiet=True)
+    ui.launch(demo, workspace, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/", workspace
     demo.close()
 
@@ -70,7 +68,7 @@ def _ask(page, question: str) -> None:
 def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browser):
     url, _ = app_url
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(url)
@@ -107,7 +105,7 @@ def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browse
 
 def test_sources_tab_uploads_a_file_and_reports_a_bad_one(app_url, browser, tmp_path):
     url, workspace = app_url
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     page.goto(url)
     page.locator("#question textarea:enabled").wait_for(timeout=180_000)
     page.get_by_role("tab", name="Sources").click()
@@ -189,7 +187,7 @@ def test_a_waiting_user_sees_their_place_in_the_queue(app_url, browser):
     import re
 
     url, _ = app_url
-    first, second = (browser.new_page(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    first, second = (browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR") for _ in range(2))
     for page in (first, second):
         page.goto(url)
         page.locator("#question textarea:enabled").wait_for(timeout=180_000)

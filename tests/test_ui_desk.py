@@ -6,6 +6,7 @@ restores the conversation, exports downloaded and read back, a 👎 with a corre
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,6 @@ QUESTION = "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?"
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     import ui
-    from rag.html import CSS, JS
 
     home = tmp_path_factory.mktemp("desk")
     shutil.copytree(ROOT / "sources", home / "sources")
@@ -41,7 +41,7 @@ def desk(tmp_path_factory):
     demo = ui.build_app(workspace)
     demo.queue(default_concurrency_limit=1)
     port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=CSS, js=JS, quiet=True)
+    ui.launch(demo, workspace, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/", workspace, home
     demo.close()
 
@@ -49,7 +49,7 @@ def desk(tmp_path_factory):
 @pytest.fixture
 def context(browser):
     """A fresh browser profile per test (the page keeps its conversation in the browser's storage)."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True, locale="fr-FR")
     yield ctx
     ctx.close()
 
@@ -165,3 +165,30 @@ def test_the_evaluation_tab_shows_the_latest_run_beside_the_one_before(desk, con
         assert page.evaluate("(el) => el.naturalWidth", image.element_handle()) > 100
     page.screenshot(path=str(ARTIFACTS / "desk-evaluation.png"), full_page=True)
     page.close()
+
+
+def test_an_english_browser_gets_the_page_in_english(desk, browser):
+    """Labels (Gradio's I18n, in the browser) and the server's words (tables, dates, notes, errors) follow the
+    browser's first language; the answer follows the question's."""
+    url, _, _ = desk
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = _open(context, url)
+    for name in ("Send", "Report a wrong answer", "New conversation", "Export as Markdown"):
+        page.get_by_role("button", name=name).wait_for(timeout=10_000)
+    assert page.locator("#question textarea").get_attribute("placeholder") == "Ask a question (French or English)…"
+    assert "Since" in page.locator("#since").inner_text() and "Depuis" not in page.locator("#filters").inner_text()
+    page.locator("#since input, #since textarea").first.fill("29/07/2025")  # a date the filter cannot read
+    _ask(page, "How much did Microsoft invest in OpenAI in 2019?")
+    page.locator("#chat", has_text="write it as YYYY-MM-DD").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Sources").click()
+    table = page.locator("#sources-table")
+    table.get_by_text("Microsoft et OpenAI renégocient leur contrat").wait_for(timeout=30_000)
+    words = table.inner_text()
+    assert "July 29, 2025" in words and "Outlet" in words and "Média" not in words and "juillet" not in words
+    page.locator("#remove").click()
+    page.locator("#sources-message", has_text="Choose a source to remove.").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Evaluation").click()
+    page.locator("#eval-comparison", has_text=re.compile("latest|No evaluation yet")).wait_for(timeout=60_000)
+    assert "dernier" not in page.locator("#eval-comparison").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "desk-english.png"), full_page=True)
+    context.close()
