@@ -36,7 +36,8 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
                       r"which month|what month)\b"),
     (AnswerType.WHEN, r"\b(quand|when)\b"),
     (AnswerType.AMOUNT, r"\b(combien|quel montant|quelle somme|de quel montant|quel est le montant|"
-                        r"quel plafond|how much|how many|what amount|how large|how big)\b"),
+                        r"quel plafond|how much|how many|what amount|how large|how big|"
+                        r"quelle (?:est la )?valorisation|what(?: is|'s)? [\w’' ]{0,30}valuation)\b"),
     (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
                        r"where|which country|which city|in which country|in which city)(\s|$)"),
 ]

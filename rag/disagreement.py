@@ -146,7 +146,8 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
             years = tuple(sorted(set(_YEAR.findall(sentence)))) if answer_type is not AnswerType.DATE else ()
             context = (years, bool(_CUMULATIVE.search(sentence)))
             for value, key in values(sentence, answer_type):
-                claim = Claim(value, key, p.number, p.source_id, p.about.date, p.about.outlet)
+                day = None if p.about.date_guessed else p.about.date  # a file's date says nothing of the news
+                claim = Claim(value, key, p.number, p.source_id, day, p.about.outlet)
                 by_context.setdefault(context, []).append(claim)
     for claims in by_context.values():
         per_source: dict[str, dict[str, Claim]] = {}

@@ -3,7 +3,9 @@
 
 Gold files are JSON lines: {"id", "question", "answers": [aliases], "quote", "source",
 "answerable": true, "lang": "fr", "follow_up": "<id of the question it follows>",
-"also": [{"quote", "source"}, ...] (other places in the articles that state the same fact)}.
+"also": [{"quote", "source"}, ...] (other places in the articles that state the same fact),
+"sides": [[aliases], [aliases], ...] (sources that disagree: the answer is right only when it gives every
+side, as the answer's "Les sources divergent : …" sentence does; each side's evidence in quote/also)}.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ class GoldQuestion:
     # what kind of answer it asks for (date, amount, person, why, list…), for figures by type; when the
     # line gives none, the type read from the question (rag.answer_types) or "other"
     type: str = ""
+    # sources that disagree: aliases of each side, all of which a right answer gives
+    sides: list[list[str]] = field(default_factory=list)
+
+    def right(self, answer: str) -> bool:
+        """The answer gives the fact (an alias), or every side when the sources disagree."""
+        if self.sides:
+            return all(contains_alias(answer, aliases) for aliases in self.sides)
+        return contains_alias(answer, self.answers)
 
     def kind(self) -> str:
         if not self.answerable:
@@ -75,6 +85,8 @@ def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
                 raise ValueError("needs an id and a question")
             if q.answerable and not q.answers:
                 raise ValueError("an answerable question needs answers")
+            if q.sides and (len(q.sides) < 2 or not all(isinstance(a, list) and a for a in q.sides)):
+                raise ValueError("sides: at least two lists of aliases")
         except (ValueError, TypeError) as exc:
             errors.append(GoldError(n, str(exc)))
             logger.warning("%s line %d: %s", path, n, exc)
@@ -152,7 +164,7 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
     return QuestionResult(
         id=q.id, question=q.question, type=q.kind(), lang=q.lang, answerable=q.answerable, answer=result.text, abstained=result.abstained,
         has_evidence=bool(spans), evidence_rank=rank,
-        alias_hit=(not result.abstained) and contains_alias(result.text, q.answers),
+        alias_hit=(not result.abstained) and q.right(result.text),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
         cites_quote=holds_evidence(cited), cites_total=len(cited),
         model_cites_quote=holds_evidence(model_cited), model_cites_total=len(model_cited),

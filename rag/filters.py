@@ -38,9 +38,11 @@ class SourceFilter:
         return cls(days[0], days[1], names) if (days[0] or days[1] or names) else None
 
     def allows(self, info: SourceInfo) -> bool:
-        if self.since and (not info.date or info.date < self.since):
+        # a month alone ("2025-05", stated in the text) is kept when any of its days is in range
+        first, last = (info.date + "-01", info.date + "-31") if len(info.date or "") == 7 else (info.date, info.date)
+        if self.since and (not last or last < self.since):
             return False
-        if self.until and (not info.date or info.date > self.until):
+        if self.until and (not first or first > self.until):
             return False
         if self.sources:
             wanted = {s.casefold() for s in self.sources}

@@ -41,6 +41,11 @@ MONTHS = {"fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet
                  "novembre", "décembre"],
           "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                  "November", "December"]}
+# an article that names its own present: "aujourd'hui, en mai 2025", "ce mardi 29 juillet 2025", "as of May 2025"
+_MONTH_NAMES = "|".join(MONTHS["fr"] + MONTHS["en"] + ["fevrier", "aout", "decembre"])
+_STATED = re.compile(r"\b(?:aujourd['’]hui|à ce jour|a ce jour|ce (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|"
+                     r"dimanche)|today|as of)\s*,?\s*(?:en |le |on |in )?(?:(\d{1,2})(?:er)? )?"
+                     rf"({_MONTH_NAMES})(?: (\d{{1,2}}),)? (20\d\d)\b", re.I)
 FILE_DATE = {"fr": "date du fichier", "en": "file date"}
 # hosts whose outlet name is not their capitalised first label
 OUTLETS = {"lemonde.fr": "Le Monde", "lesechos.fr": "Les Echos", "ft.com": "Financial Times", "nytimes.com":
@@ -77,6 +82,9 @@ class ArticleMeta:
 
 
 def format_day(iso: str, language: str = "fr") -> str:
+    """"29 juillet 2025" / "July 29, 2025"; a month alone ("2025-05") as "mai 2025" / "May 2025"."""
+    if re.fullmatch(r"\d{4}-\d{2}", iso) and 1 <= int(iso[5:]) <= 12:
+        return f"{MONTHS.get(language, MONTHS['fr'])[int(iso[5:]) - 1]} {iso[:4]}"
     try:
         d = date.fromisoformat(iso[:10])
     except ValueError:
@@ -225,6 +233,25 @@ def split_front_matter(text: str) -> tuple[ArticleMeta, str]:
             return meta.filled_from(from_url(meta.url)), text[match.end():]
     reference = _REFERENCE.search(text[:5000])
     return (from_url(reference[1].rstrip(".,;)")) if reference else ArticleMeta()), text
+
+
+def stated_date(text: str, within: int = 3000) -> str | None:
+    """The date an article gives as its own present in its first `within` characters ("aujourd'hui, en
+    mai 2025" → "2025-05"; "ce mardi 29 juillet 2025" → "2025-07-29"): a day, or a month when no day is
+    named."""
+    match = _STATED.search(text[:within])
+    if not match:
+        return None
+    folded = {m: n for names in MONTHS.values() for n, m in enumerate((x.lower() for x in names), 1)}
+    folded.update({"fevrier": 2, "aout": 8, "decembre": 12})
+    month = folded[match[2].lower()]
+    day = match[1] or match[3]
+    if not day:
+        return f"{match[4]}-{month:02d}"
+    try:
+        return date(int(match[4]), month, int(day)).isoformat()
+    except ValueError:
+        return None
 
 
 def from_pdf(path: Path) -> ArticleMeta:

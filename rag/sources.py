@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import SourceError
-from rag.metadata import ArticleMeta, Edits, file_date, from_html, from_pdf, split_front_matter, title_from_text
+from rag.metadata import ArticleMeta, Edits, file_date, from_html, from_pdf, split_front_matter, stated_date, \
+    title_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000, edits: Arti
     relative = path.relative_to(root).as_posix()
     meta = (edits or ArticleMeta()).filled_from(meta)
     meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or path.stem))
+    if not meta.date:
+        meta = meta.filled_from(ArticleMeta(date=stated_date(text)))
     if not meta.date:
         meta = meta.filled_from(file_date(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -36,6 +36,13 @@ def test_a_question_about_the_latest_or_the_first_value_orders_by_date():
     assert first.asks == "first" and first.sentence().index("[1]") < first.sentence().index("[2]")
 
 
+def test_a_date_taken_from_the_file_is_neither_shown_nor_used_to_order():
+    guessed = Passage(1, "b:0", "b", "Article b", "b.txt", 0, len(OLD.text), OLD.text, 1, None, None,
+                      ArticleMeta(date="2026-11-25", date_guessed=True))
+    found = find("Quelle est la valorisation la plus récente d'OpenAI ?", [guessed, NEW], cited={2}, answer="260 milliards")
+    assert "2026" not in found.sentence() and found.sentence().index("[2]") < found.sentence().index("[1]")
+
+
 def test_values_for_different_years_or_from_one_source_are_not_a_disagreement():
     rounds = [passage(1, "Microsoft a investi 1 milliard de dollars dans OpenAI en 2019.", "a", "2024-01-01"),
               passage(2, "Microsoft a investi 10 milliards de dollars dans OpenAI en 2023.", "b", "2024-02-01")]
@@ -90,3 +97,4 @@ def test_the_answer_names_both_sides_with_their_dates(project):
     assert said.supported and sorted(said.attributed) == [1, 2]
     html = answer_html(answer, 1)
     assert html.count('class="rag-cite"') >= 3  # the inline [n] are links to the cards
+

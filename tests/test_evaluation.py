@@ -172,3 +172,17 @@ def test_piaf_halves_are_disjoint_fixed_and_cover_every_article():
     assert split_articles(240, "tune") == tune
     with pytest.raises(ValueError):
         split_articles(240, "dev")
+
+
+def test_a_question_on_which_sources_disagree_needs_every_side(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        '{"id": "d1", "question": "Quelle est la valorisation d\'OpenAI ?", "answers": ["260 milliards"], '
+        '"sides": [["260 milliards"], ["dizaines de milliards"]], "type": "disagreement"}\n'
+        '{"id": "d2", "question": "?", "answers": ["a"], "sides": [["a"]]}\n', "utf-8")
+    questions, errors = load_gold(gold)
+    assert [e.line for e in errors] == [2] and "sides" in errors[0].message
+    q = questions[0]
+    assert not q.right("OpenAI est valorisée 260 milliards de dollars [1].")
+    assert q.right("Les sources divergent : 260 milliards de dollars selon [1] ; plusieurs dizaines de milliards "
+                   "de dollars selon [2] (mai 2025).")

@@ -59,6 +59,15 @@ def test_a_date_range_keeps_the_articles_written_in_it(retriever):
     assert retriever.search("Microsoft", k=5, where=SourceFilter.parse(since="2030-01-01")) == []
 
 
+def test_an_article_dated_by_its_month_is_kept_when_the_range_touches_that_month():
+    from rag.index import SourceInfo
+
+    may = SourceInfo(id="x", path="x.txt", title="x", hash="h", added="2025-06-01", date="2025-05")
+    assert SourceFilter.parse("2025-05-20", "2025-06-30").allows(may)
+    assert SourceFilter.parse(until="2025-05-01").allows(may)
+    assert not SourceFilter.parse("2025-06-01").allows(may) and not SourceFilter.parse(until="2025-04-30").allows(may)
+
+
 def test_filters_are_checked_and_reach_the_answer(seeded_project):
     with pytest.raises(QuestionError, match="YYYY-MM-DD"):
         SourceFilter.parse(since="juillet 2025")

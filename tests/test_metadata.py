@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import SourceError
-from rag.metadata import ArticleMeta, Edits, format_day, from_html, from_url, split_front_matter
+from rag.metadata import ArticleMeta, Edits, format_day, from_html, from_url, split_front_matter, stated_date
 from rag.sources import load_sources, read_source
 
 PAGES = Path(__file__).parent / "data" / "pages"  # real-shaped saved pages (also read by bench/html_extraction.py)
@@ -68,6 +68,9 @@ def test_the_seed_articles_get_short_titles_and_what_they_say_of_themselves():
     sources, _ = load_sources(root)
     by_name = {s.path[:3]: s for s in sources}
     assert by_name["001"].meta.outlet == "Bloomberg" and by_name["001"].meta.date == "2025-07-29"
+    # "… une véritable alliance stratégique, nouée il y a six ans et qui, aujourd’hui, en mai 2025, …"
+    assert (by_name["003"].meta.date, by_name["003"].meta.date_guessed) == ("2025-05", False)
+    assert by_name["000"].meta.date_guessed  # says nothing of its own date: the file's, marked
     assert by_name["002"].title == "La relation à 13 milliards de dollars entre Microsoft et OpenAI pourrait être en péril"
     assert all(len(s.title) <= 151 for s in sources)  # a lede is cut at a word, not used whole
 
@@ -89,3 +92,13 @@ def test_edits_win_over_the_file_and_survive_a_reload(tmp_path):
 def test_days_are_written_for_readers():
     assert format_day("2025-08-01") == "1 août 2025" and format_day("2025-08-01", "en") == "August 1, 2025"
     assert ArticleMeta(outlet="Bloomberg").line() == "Bloomberg"
+
+
+def test_an_article_naming_its_own_present_is_dated_by_it():
+    assert stated_date("Une alliance nouée il y a six ans et qui, aujourd’hui, en mai 2025, est renégociée.") == "2025-05"
+    assert stated_date("Paris, ce mardi 29 juillet 2025. Microsoft et OpenAI…") == "2025-07-29"
+    assert stated_date("As of May 3, 2025, the two companies…") == "2025-05-03"
+    assert stated_date("L'accord de 2019 a été signé en juillet 2019.") is None  # a past event, not the present
+    assert stated_date("Aujourd'hui 31 février 2025") is None
+    assert stated_date("x" * 4000 + " aujourd'hui, en mai 2025") is None  # only the article's opening is read
+    assert (format_day("2025-05"), format_day("2025-05", "en")) == ("mai 2025", "May 2025")
