@@ -72,6 +72,8 @@ class LexicalScorer(SupportScorer):
                  cosine_low: float | None = None, cosine_high: float | None = None) -> None:
         self.embedder = embedder
         self.threshold = threshold
+        # the embedder's own scale when no band is given: its cross-language band applies too
+        self.scale = embedder.scale if embedder is not None and cosine_low is None and cosine_high is None else None
         if embedder is not None:
             self.name = f"lexical+{embedder.id}"
             cosine_low = embedder.scale.unrelated if cosine_low is None else cosine_low
@@ -96,8 +98,11 @@ class LexicalScorer(SupportScorer):
             return 0.0
         sentences = sentence_texts(evidence) or [evidence]
         cosine = float(np.max(self._vectors.passages(sentences) @ self._vectors.query(claim)))
-        mapped = (cosine - self.cosine_low) / (self.cosine_high - self.cosine_low)
         same_language = detect_language(claim) == detect_language(evidence)
+        low, high = self.cosine_low, self.cosine_high
+        if not same_language and self.scale is not None:
+            low, high = self.scale.band(True)  # cross-language cosines run lower
+        mapped = (cosine - low) / (high - low)
         if (misses_key_terms(claim, evidence, question) if same_language  # names differ across languages
                 else numbers_in(claim) - numbers_in(evidence)):
             mapped *= 0.5
