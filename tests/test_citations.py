@@ -1,4 +1,9 @@
+import numpy as np
+import pytest
+
 from rag.citations import parse_answer, render
+from rag.embedders.base import E5_SCALE, Embedder
+from rag.support import LexicalScorer
 
 
 def test_single_multiple_and_adjacent_citations_are_understood():
@@ -41,3 +46,28 @@ def test_a_name_missing_from_the_passage_halves_support_unless_the_question_gave
     claim = "Le fonds est géré par OpenAI Nonprofit."
     evidence = "Le fonds est géré par l'organisation OpenAI."
     assert scorer.score(claim, evidence) < scorer.score(claim, evidence, question="Qui gère le fonds d'OpenAI Nonprofit ?")
+
+
+class _FixedCosine(Embedder):
+    """Every claim–sentence cosine is 0.85 (e5's narrow band)."""
+
+    id, dim = "fixed-cosine", 2
+    scale = E5_SCALE
+
+    def _encode(self, texts, is_query):
+        vector = [1.0, 0.0] if is_query else [0.85, (1 - 0.85 ** 2) ** 0.5]
+        return np.array([vector] * len(texts), np.float32)
+
+
+def test_an_english_claim_on_french_evidence_is_judged_on_the_cross_language_band():
+    scorer = LexicalScorer(_FixedCosine())
+    french = "Selon le communiqué, cette participation dépassera les 100 milliards de dollars."
+    english = "The nonprofit's stake will exceed 100 billion dollars."
+    same = "La participation de l'organisation dépassera les 100 milliards de dollars."
+    # 0.85 is half-way up e5's French band (0.80–0.90), most of the way up the cross-language one (0.765–0.868)
+    assert scorer.semantic(same, french) == pytest.approx(0.5, abs=0.01)
+    assert scorer.semantic(english, french) == pytest.approx((0.85 - 0.765) / (0.868 - 0.765), abs=0.01)
+    assert scorer.score(english, french) >= scorer.threshold
+    assert scorer.semantic("The stake will exceed 200 billion dollars.", french) < scorer.threshold  # numbers still count
+    given = LexicalScorer(_FixedCosine(), cosine_low=0.80, cosine_high=0.90)  # a band set by hand applies everywhere
+    assert given.semantic(english, french) == pytest.approx(0.5, abs=0.01)
