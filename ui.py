@@ -21,7 +21,7 @@ from rag import plots
 from rag.filters import SourceFilter
 from rag.messages import say
 from rag.html import CSS, JS, add_report_markdown, answer_html, build_markdown, cards_html, empty_evidence, \
-    restore_chat, sources_rows
+    restore_chat, sources_rows, warning
 from rag.page_text import page_language, text, translations
 from rag.library import Workspace
 from rag.llm import parallel_requests
@@ -38,8 +38,8 @@ def _progress_callback(progress: gr.Progress, language: str):
 
 
 def _warning(exc: Exception, language: str) -> str:
-    """An error as the page shows it, in the page's language (rag.messages)."""
-    return f"⚠ {escape(say(str(exc), language))}"
+    """An error as the page shows it (rag.html.warning)."""
+    return warning(str(exc), language)
 
 
 def launch(demo: gr.Blocks, workspace: Workspace, **options) -> None:

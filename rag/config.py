@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import SettingsError
+from rag.page_text import LANGUAGES
 
 CONFIG_FILE = "rag.toml"
 
@@ -128,7 +129,7 @@ class GenerationSettings:
     server_parallel: int = 0
 
 
-UI_LANGUAGES = ("auto", "fr", "en")
+UI_LANGUAGES = ("auto", *LANGUAGES)  # "auto": the browser's
 
 
 @dataclass

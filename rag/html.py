@@ -161,7 +161,7 @@ def build_markdown(summary: BuildSummary | None, language: str = "fr") -> str:
     lines = [text("index_ready", language, n_added=summary.added, n_changed=summary.changed,
                   n_removed=summary.removed, n_unchanged=summary.unchanged, n_embedded=summary.chunks_embedded,
                   n_total=summary.chunks_total, seconds=f"{summary.seconds:.1f}")]
-    lines += [f"- ⚠ {escape(say(note, language))}" for note in summary.notes]
+    lines += ["- " + warning(note, language) for note in summary.notes]
     lines += ["- " + text("copy_of", language, copy=escape(copy), original=escape(original))
               for copy, original in summary.copies]
     colon = ": " if language == "en" else " : "
@@ -169,8 +169,9 @@ def build_markdown(summary: BuildSummary | None, language: str = "fr") -> str:
     return "\n".join(lines)
 
 
-def _problem(message: str, language: str) -> str:
-    return f"- ⚠ {escape(say(message, language))}"
+def warning(message: str, language: str = "fr") -> str:
+    """A message of the library (English) as the page shows it: in the page's language, escaped, marked ⚠."""
+    return f"⚠ {escape(say(message, language))}"
 
 
 def add_report_markdown(report: "AddReport", language: str = "fr") -> str:
@@ -180,5 +181,5 @@ def add_report_markdown(report: "AddReport", language: str = "fr") -> str:
               for uploaded, stored in report.stored if uploaded != stored]
     lines += ["- " + text("already_there", language, uploaded=escape(uploaded), existing=escape(existing))
               for uploaded, existing in report.already_there]
-    lines += [_problem(problem, language) for problem in report.problems]
+    lines += ["- " + warning(problem, language) for problem in report.problems]
     return "\n".join(lines) or text("nothing_added", language)

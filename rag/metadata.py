@@ -42,7 +42,10 @@ MONTHS = {"fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet
           "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                  "November", "December"]}
 # an article that names its own present: "aujourd'hui, en mai 2025", "ce mardi 29 juillet 2025", "as of May 2025"
-_MONTH_NAMES = "|".join(MONTHS["fr"] + MONTHS["en"] + ["fevrier", "aout", "decembre"])
+# month names -> month number (built once), French written without accents too
+_MONTH_NUMBERS = {name.lower(): n for names in MONTHS.values() for n, name in enumerate(names, 1)}
+_MONTH_NUMBERS.update(fevrier=2, aout=8, decembre=12)
+_MONTH_NAMES = "|".join(_MONTH_NUMBERS)
 _STATED = re.compile(r"\b(?:aujourd['’]hui|à ce jour|a ce jour|ce (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|"
                      r"dimanche)|today|as of)\s*,?\s*(?:en |le |on |in )?(?:(\d{1,2})(?:er)? )?"
                      rf"({_MONTH_NAMES})(?: (\d{{1,2}}),)? (20\d\d)\b", re.I)
@@ -242,9 +245,7 @@ def stated_date(text: str, within: int = 3000) -> str | None:
     match = _STATED.search(text[:within])
     if not match:
         return None
-    folded = {m: n for names in MONTHS.values() for n, m in enumerate((x.lower() for x in names), 1)}
-    folded.update({"fevrier": 2, "aout": 8, "decembre": 12})
-    month = folded[match[2].lower()]
+    month = _MONTH_NUMBERS[match[2].lower()]
     day = match[1] or match[3]
     if not day:
         return f"{match[4]}-{month:02d}"

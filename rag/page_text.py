@@ -13,7 +13,7 @@ from __future__ import annotations
 LANGUAGES = ("fr", "en")
 
 # Gradio 6.31's own page languages (gradio/templates/frontend/assets/<locale>-<hash>.js): the browser
-# picks its language among these (exact, else its base tag), else English. tests/test_ui_language.py
+# picks its language among these (exact, else its base tag), else English. tests/test_page_text.py
 # checks this list against the installed Gradio.
 GRADIO_LOCALES = ("ar", "ca", "de", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "id", "ja", "ko", "lt",
                   "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sv", "ta", "th", "tr", "uk", "ur", "uz", "zh-CN",
