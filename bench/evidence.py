@@ -1,13 +1,15 @@
 """Does the evidence the model reads hold the answer? Passage selection measured without the model.
 
-    python bench/evidence.py [--piaf-articles 40] [--piaf-questions 200]
+    python bench/evidence.py [--piaf-articles 40] [--piaf-questions 200] [--split tune]
 
 For each question, the share whose gold evidence lies inside the passages given to the model
 (`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
 time: passage budget (characters), window size, weight of the question-term coverage, and
-whether a chunk can offer several windows. Sets: the seed gold set over the project's index, and a
-PIAF dev slice (an index built in a temporary folder). The answer cannot be right when the evidence
-is not there, so this bounds answer accuracy and is quick to measure.
+whether a chunk can offer several windows; and the wider reading a rejected answer is asked again on
+(`RetrySettings.wide_*`: more chunks, longer windows, a larger budget). Sets: the seed gold set over the
+project's index, and a PIAF dev slice of the tune half by default (an index built in a temporary
+folder). The answer cannot be right when the evidence is not there, so this bounds answer accuracy
+and is quick to measure.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ VARIANTS = {
     "coverage weight 0": {"weight": 0.0},
     "coverage weight 0.3": {"weight": 0.3},
     "one window per chunk": {"single": True},
+    "wider reading (the retry's)": {"wide": True},
 }
 
 
@@ -64,11 +67,17 @@ def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings,
 def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
     e = settings.evidence
     rows = []
+    r = settings.retry
     for label, v in VARIANTS.items():
         variant = replace(e, context_chars=v.get("budget", e.context_chars), window_chars=v.get("window", e.window_chars),
                           coverage_weight=v.get("weight", e.coverage_weight),
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk)
-        recall, chars = evidence_recall(retriever, questions, variant, settings.retrieval.k)
+        k = settings.retrieval.k
+        if v.get("wide"):
+            variant = replace(e, context_chars=r.wide_context_chars, window_chars=r.wide_window_chars,
+                              max_passages=r.wide_max_passages)
+            k = r.wide_k
+        recall, chars = evidence_recall(retriever, questions, variant, k)
         rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars})
         print(table([rows[-1]]), flush=True)
     return rows
@@ -78,6 +87,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--piaf-articles", type=int, default=40)
     ap.add_argument("--piaf-questions", type=int, default=200)
+    ap.add_argument("--split", choices=["tune", "test"], default="tune", help="which half of PIAF's articles")
     args = ap.parse_args()
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
@@ -87,10 +97,10 @@ def main() -> None:
     rows = run("seed gold set", Retriever.open(settings, embedder), gold, settings)
     with tempfile.TemporaryDirectory(prefix="rag-evidence-") as tmp:
         corpus = Path(tmp) / "sources"
-        questions = squad_gold(PIAF, corpus, args.piaf_articles, args.piaf_questions)
+        questions = squad_gold(PIAF, corpus, args.piaf_articles, args.piaf_questions, split=args.split)
         piaf_settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
         build_index(piaf_settings.sources_path, piaf_settings.index_path, embedder, settings.chunk)
-        rows += run(f"PIAF dev ({args.piaf_articles} articles)", Retriever.open(piaf_settings, embedder),
+        rows += run(f"PIAF {args.split} half ({args.piaf_articles} articles)", Retriever.open(piaf_settings, embedder),
                     questions, settings)
     print("\n## Evidence in the passages the model reads\n")
     print(table(rows))

@@ -22,7 +22,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from rag.chunking import sentence_texts
@@ -40,7 +40,7 @@ from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detec
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, fit_prompt
-from rag.retrieval import Retriever, found_relevant
+from rag.retrieval import Hit, Retriever, found_relevant
 from rag.retry import RetryPolicy
 from rag.support import SupportScorer, get_scorer
 from rag.verify import Reason, Verdict, Verifier
@@ -252,12 +252,20 @@ class Assistant:
             clock.mark("total_ms")
             return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [])
 
-        for hit in hits:  # the support check reuses the index's sentence vectors instead of embedding
-            self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
+        self._remember(hits, index)
+
+        def wider() -> list[Passage]:
+            r = self.settings.retry
+            more = retriever.search(query, k=r.wide_k, query_vector=query_vector, where=where)
+            self._remember(more[len(hits):], index)
+            wide = replace(self.settings.evidence, context_chars=r.wide_context_chars,
+                           window_chars=r.wide_window_chars, max_passages=r.wide_max_passages)
+            return select_passages(query, more, wide, index, query_vector)
+
         first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)
         attempts = [first]
         verdict, tried = first.verdict, set()
-        while step := self.policy.next(verdict, first.verdict.passages, len(attempts), tried):
+        while step := self.policy.next(verdict, first.verdict.passages, len(attempts), tried, wider):
             strategy, chosen = step
             tried.add(strategy.name)
             clock.last = time.perf_counter()
@@ -272,6 +280,11 @@ class Assistant:
         result = self._answer(question, language, verdict, clock, attempts)
         result.prompt_tokens, result.cached_tokens = first.prompt_tokens, first.stats.cached_tokens
         return result
+
+    def _remember(self, hits: list[Hit], index: Index) -> None:
+        """The support check reuses the index's sentence vectors instead of embedding the passages."""
+        for hit in hits:
+            self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
 
     def _attempt(self, question: str, language: str, passages: list[Passage], history: History,
                  temperature: float | None, index: Index, clock: _Clock, stream: bool) -> Generator[str, None, _Attempt]:

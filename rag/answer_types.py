@@ -119,6 +119,36 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
     return {_CANONICAL.get(f, f) for f in folded}
 
 
+_SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9", "bn": "e9",
+           "million": "e6", "millions": "e6", "mn": "e6", "%": "%", "pour cent": "%", "pourcent": "%", "percent": "%"}
+_WORD_NUMBERS = {"un": "1", "une": "1", "one": "1", "a": "1",
+                 **{w: n for w, n in _CANONICAL.items() if n.isdigit()}}
+_QUANTITY = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(_WORD_NUMBERS)
+                       + r")\s*(milliards?|billions?|bn|millions?|mn|%|pour ?cent|percent)?(?!\w)", re.IGNORECASE)
+
+
+def quantities(text: str) -> set[str]:
+    """The figures a text states, in one spelling for both languages: a number with its scale ("dix
+    milliards", "10 milliards" and "$10 billion" are all "10e9"; "20 %" and "20 percent" are "20%") and
+    years written as such ("2019"). Bare numbers without a scale are left out: they are as
+    often written in words, or part of a name ("GPT-4")."""
+    found = set()
+    for m in _QUANTITY.finditer(text):
+        number, scale = m.group(1).lower(), " ".join((m.group(2) or "").lower().split())
+        if number in _WORD_NUMBERS:
+            if not scale or scale == "%":
+                continue  # "un", "a" alone are articles
+            number = _WORD_NUMBERS[number]
+        elif scale:
+            number = re.sub(r"[ \u202f\xa0.](?=\d{3}\b)", "", number).replace(",", ".")
+            number = number.rstrip("0").rstrip(".") if "." in number else number
+        if scale:
+            found.add(number + _SCALES[scale])
+        elif re.fullmatch(r"1\d{3}|20\d{2}", number):  # a year: four digits, no thousands separator
+            found.add(number)
+    return found
+
+
 def question_gives(question: str, answer_type: AnswerType) -> set[str]:
     """The entities of `answer_type` the question already holds (an answer repeating them gives nothing
     new). For a bare "quand" only its dates count: "quand" itself, or "lorsque", in the answer is how a

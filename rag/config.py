@@ -104,9 +104,18 @@ class VerifySettings:
 
 @dataclass
 class RetrySettings:
-    """A rejected answer is asked again (rag.retry): at most `max_attempts` generations per question."""
+    """A rejected answer is asked again (rag.retry): at most `max_attempts` generations per question.
 
-    max_attempts: int = 2
+    The wider attempt (`WiderEvidence`, when the model found nothing or its answer was rejected) reads
+    `wide_k` retrieved chunks cut into windows of up to `wide_window_chars`, `wide_context_chars` in all
+    (about twice the first attempt's reading, paid only by the questions that need it). Chosen with
+    `python bench/evidence.py` and `rag eval` on the gold set and the PIAF tune half (README)."""
+
+    max_attempts: int = 3
+    wide_k: int = 10
+    wide_context_chars: int = 1800
+    wide_window_chars: int = 600
+    wide_max_passages: int = 6
 
 
 @dataclass

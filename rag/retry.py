@@ -4,11 +4,16 @@ A `Strategy` says, from the verdict's reason, whether it applies, which passages
 on the next attempt, and whether the new verdict is good enough to replace the current one. The
 `RetryPolicy` tries its strategies in order, each at most once, within `max_attempts` generations per
 question (the first one included). Adding a strategy is one class added to the policy's list.
+
+Two directions: read less (one passage, when the model mixed passages up or wrote past them) and read
+more (wider evidence, when the model found nothing or what it wrote was rejected): the short first
+prompt keeps easy questions fast, and only the hard ones pay for a long one.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import replace
 
 from rag.answer_types import expected_type, mentions, question_gives
@@ -25,8 +30,10 @@ class Strategy(ABC):
         return verdict.reason in self.repairs
 
     @abstractmethod
-    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
-        """The passages for the next attempt (numbered from 1), or None when there is nothing to try."""
+    def passages(self, passages: list[Passage], verdict: Verdict,
+                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+        """The passages for the next attempt (numbered from 1), or None when there is nothing to try.
+        `passages` are the first attempt's; `wider()` selects a wider reading of the same question."""
 
     def accepts(self, verdict: Verdict) -> bool:
         """Does the new attempt's verdict replace the current one? By default: only a clean answer."""
@@ -41,7 +48,8 @@ class BestPassageAlone(Strategy):
     name = "best_passage_alone"
     repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER, Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict,
+                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
         if len(passages) < 2:
             return None
         return [replace(passages[-1], number=1)]
@@ -54,7 +62,8 @@ class PassageWithAskedType(Strategy):
     name = "passage_with_asked_type"
     repairs = frozenset({Reason.WRONG_TYPE})
 
-    def passages(self, passages: list[Passage], verdict: Verdict) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict,
+                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
         asked = expected_type(verdict.question)
         if asked is None:
             return None
@@ -63,22 +72,42 @@ class PassageWithAskedType(Strategy):
         return [replace(holding[-1], number=1)] if holding else None
 
 
+class WiderEvidence(Strategy):
+    """The model found no answer, or what it wrote was rejected: ask again on wider evidence (more
+    chunks, longer windows, a larger budget: `RetrySettings.wide_*`), when that reading holds text the
+    first one did not. The first prompt's short windows keep easy questions fast; a fact they cut off
+    (the sentence after the one that matches the question, a chunk ranked 7th) is read here."""
+
+    name = "wider_evidence"
+    repairs = frozenset({Reason.MODEL_ABSTAINED, Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER,
+                         Reason.WRONG_TYPE})
+
+    def passages(self, passages: list[Passage], verdict: Verdict,
+                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+        chosen = wider()
+        seen = {(p.source_id, p.start, p.end) for p in passages}
+        if not any((p.source_id, p.start, p.end) not in seen for p in chosen):
+            return None
+        return chosen
+
+
 class RetryPolicy:
     """Chooses the next attempt from the current verdict; see the module docstring."""
 
     def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2) -> None:
-        self.strategies = strategies if strategies is not None else [BestPassageAlone(), PassageWithAskedType()]
+        self.strategies = strategies if strategies is not None else [BestPassageAlone(), PassageWithAskedType(),
+                                                                     WiderEvidence()]
         self.max_attempts = max_attempts
 
-    def next(self, verdict: Verdict, passages: list[Passage], attempts: int,
-             tried: set[str]) -> tuple[Strategy, list[Passage]] | None:
+    def next(self, verdict: Verdict, passages: list[Passage], attempts: int, tried: set[str],
+             wider: Callable[[], list[Passage]]) -> tuple[Strategy, list[Passage]] | None:
         """The strategy to try after `attempts` generations and the passages it gives, or None."""
         if attempts >= self.max_attempts:
             return None
         for strategy in self.strategies:
             if strategy.name in tried or not strategy.applies(verdict):
                 continue
-            chosen = strategy.passages(passages, verdict)
+            chosen = strategy.passages(passages, verdict, wider)
             if chosen:
                 return strategy, chosen
         return None

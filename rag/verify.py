@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions, question_gives
+from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions, quantities, question_gives
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -101,13 +101,20 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
               margin: float) -> None:
     """Score each sentence against what it cites and move its citation to the passage that supports it
     clearly better (by `margin`); an uncited sentence is attributed to the passage that supports it
-    above the threshold. Ties go to the better match (passages are numbered from the least to the best)."""
+    above the threshold. Ties go to the better match (passages are numbered from the least to the best).
+    A passage that lacks a figure the sentence states (an amount with its scale, a percentage, a year:
+    `answer_types.quantities`, the question's own left aside) does not support it at all, so the citation
+    goes to the passage that holds the figure, or the sentence is unsupported."""
     evidence = {p.number: p.text for p in passages}
+    figures = {n: quantities(t) for n, t in evidence.items()}
+    asked = quantities(question)
     for s in sentences:
-        scores = {n: scorer.score(s.text, t, question) for n, t in evidence.items()}
+        stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
+        scores = {n: scorer.score(s.text, t, question) if stated <= figures[n] else 0.0 for n, t in evidence.items()}
         best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])
         if s.cited:
-            s.support = scorer.score(s.text, " ".join(evidence[n] for n in s.cited), question) \
+            joined = " ".join(evidence[n] for n in s.cited)
+            s.support = (scorer.score(s.text, joined, question) if stated <= quantities(joined) else 0.0) \
                 if len(s.cited) > 1 else scores[s.cited[0]]
             if scores[best_n] >= scorer.threshold and scores[best_n] >= s.support + margin and best_n not in s.cited:
                 s.attributed, s.support, s.auto_attributed = [best_n], scores[best_n], True

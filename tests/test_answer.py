@@ -69,6 +69,21 @@ def test_an_uncited_sentence_is_attributed_when_one_passage_clearly_supports_it(
     assert "1 milliard" in result.passages[s.attributed[0] - 1].text
 
 
+def test_a_figure_the_passage_does_not_hold_is_not_supported_by_it(assistant_with):
+    """The words match the passage ("OpenAI … 20 … de dollars") but its figure is another: 20 millions is
+    not the 20 milliards the article states. The sentence is unsupported, so the answer is refused."""
+    a = assistant_with("OpenAI a besoin de 20 millions de dollars de SoftBank [1].",
+                       "OpenAI a besoin de 20 millions de dollars de SoftBank [1].",
+                       "OpenAI a besoin de 20 millions de dollars de SoftBank [1].")
+    result = a.answer("De combien OpenAI a-t-elle besoin de la part de SoftBank ?")
+    assert result.abstained and result.reason is Reason.UNSUPPORTED
+    right = assistant_with("OpenAI a besoin de 20 milliards de dollars de SoftBank [1].")
+    kept = right.answer("De combien OpenAI a-t-elle besoin de la part de SoftBank ?")
+    assert not kept.abstained and kept.sentences[0].supported
+    cited = kept.passages[kept.sentences[0].attributed[0] - 1]
+    assert "20 milliards" in cited.text
+
+
 def test_an_answer_with_no_supported_sentence_becomes_the_abstention(assistant_with):
     a = assistant_with("Le salaire de Sam Altman est de 5 millions [1].")
     result = a.answer("Quel est le salaire de Sam Altman ?")
@@ -94,10 +109,25 @@ def test_an_answer_failing_the_check_is_asked_again_on_the_best_passage_alone(as
     assert again.abstained and len(again.passages) > 1
 
 
-def test_the_model_saying_it_does_not_know_is_not_asked_again(assistant_with):
-    a = assistant_with("Je ne sais pas d'après les sources.", "Microsoft a injecté 1 milliard [1].")
-    assert a.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?").abstained
-    assert len(a.llm.prompts) == 1
+def _passages_given(prompt: str) -> str:
+    return prompt.split("Passages :")[-1].split("Question :")[0]
+
+
+def test_the_model_saying_it_does_not_know_is_asked_again_once_on_wider_evidence(assistant_with):
+    question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
+    a = assistant_with("Je ne sais pas d'après les sources.", "Microsoft a injecté 1 milliard de dollars [1].")
+    result = a.answer(question)
+    assert len(a.llm.prompts) == 2 and result.attempts == 2
+    first, second = (_passages_given(p) for p in a.llm.prompts)
+    assert len(second) > len(first), "the second attempt reads more than the first"
+    assert not result.abstained and result.reason is Reason.ANSWERED and "1 milliard" in result.text
+    cited = result.passages[result.sentences[0].attributed[0] - 1]
+    assert "1 milliard" in cited.text
+
+    # not knowing twice is the abstention, after two generations only
+    again = assistant_with("Je ne sais pas.", "Je ne sais pas.", "ne doit pas servir [1].")
+    refused = again.answer(question)
+    assert refused.abstained and refused.reason is Reason.MODEL_ABSTAINED and len(again.llm.prompts) == 2
 
 
 def test_the_model_saying_it_does_not_know_is_an_abstention(assistant_with):

@@ -51,3 +51,17 @@ def test_a_bare_when_accepts_a_moment_told_by_an_event_and_old_years_are_years()
     assert is_yes_no("Le protocole d'entente est-il contraignant ?") and is_yes_no("Is the MOU binding?")
     assert not is_yes_no("Quand ChatGPT a-t-il été lancé ?") and not is_yes_no("Combien Microsoft a-t-il investi ?")
     assert not is_yes_no("What is Stargate?") and not is_yes_no("Dans quel pays est SoftBank ?")
+
+
+def test_figures_are_read_with_their_scale_in_both_languages():
+    from rag.answer_types import quantities
+
+    assert quantities("Microsoft has invested $13 billion") == quantities("13 milliards de dollars") == {"13e9"}
+    assert quantities("un milliard de dollars") == quantities("1 milliard") == quantities("a billion") == {"1e9"}
+    assert quantities("dix milliards") == quantities("10 billion") == {"10e9"}
+    assert quantities("1,5 milliard") == quantities("1.5 billion") == {"1.5e9"}
+    assert quantities("20 % des revenus") == quantities("20 percent") == quantities("20 pour cent") == {"20%"}
+    assert quantities("OpenAI has 20 million employees") == {"20e6"} != quantities("20 milliards de dollars")
+    assert quantities("l'accord de 2019, signé le 29 juillet 2025") == {"2019", "2025"}
+    # bare numbers are not figures: a count in words, a model's name, thousands written with spaces
+    assert quantities("GPT-4, trois domaines, 2 000 salariés, un accord") == set()
