@@ -110,12 +110,15 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     asked = quantities(question)
     for s in sentences:
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
-        scores = {n: scorer.score(s.text, t, question) if stated <= figures[n] else 0.0 for n, t in evidence.items()}
+
+        def support(numbers: list[int]) -> float:
+            held = set().union(*(figures[n] for n in numbers))
+            return scorer.score(s.text, " ".join(evidence[n] for n in numbers), question) if stated <= held else 0.0
+
+        scores = {n: support([n]) for n in evidence}
         best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])
         if s.cited:
-            joined = " ".join(evidence[n] for n in s.cited)
-            s.support = (scorer.score(s.text, joined, question) if stated <= quantities(joined) else 0.0) \
-                if len(s.cited) > 1 else scores[s.cited[0]]
+            s.support = support(s.cited) if len(s.cited) > 1 else scores[s.cited[0]]
             if scores[best_n] >= scorer.threshold and scores[best_n] >= s.support + margin and best_n not in s.cited:
                 s.attributed, s.support, s.auto_attributed = [best_n], scores[best_n], True
         else:
