@@ -91,13 +91,18 @@ def test_an_answer_with_no_supported_sentence_becomes_the_abstention(assistant_w
     assert result.passages, "the closest passages are still shown"
 
 
+def _passages_given(prompt: str) -> str:
+    """The passages of a prompt (after its worked example), without the question."""
+    return prompt.split("Passages :")[-1].split("Question :")[0]
+
+
 def test_an_answer_failing_the_check_is_asked_again_on_the_best_passage_alone(assistant_with):
     question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
     first = assistant_with("Microsoft a injecté 7 milliards de roubles dans Tesla [1].",
                            "Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].")
     result = first.answer(question)
     assert len(first.llm.prompts) == 2
-    passages_given = first.llm.prompts[1].split("Passages :")[-1]
+    passages_given = _passages_given(first.llm.prompts[1])
     assert "[1] " in passages_given and "[2] " not in passages_given
     assert not result.abstained and [p.number for p in result.passages] == [1]
     assert "1 milliard" in result.passages[0].text and result.sentences[0].supported
@@ -107,10 +112,6 @@ def test_an_answer_failing_the_check_is_asked_again_on_the_best_passage_alone(as
     again = assistant_with("Microsoft a injecté 7 milliards de roubles dans Tesla [1].",
                            "Tesla fabrique des voitures [1].").answer(question)
     assert again.abstained and len(again.passages) > 1
-
-
-def _passages_given(prompt: str) -> str:
-    return prompt.split("Passages :")[-1].split("Question :")[0]
 
 
 def test_the_model_saying_it_does_not_know_is_asked_again_once_on_wider_evidence(assistant_with):
