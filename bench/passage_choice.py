@@ -42,28 +42,24 @@ FOLDS = 5
 def window_features(retriever: Retriever, question: str, hits, vector, s: EvidenceSettings):
     """(window, features) for every candidate window of the question's hits."""
     index = retriever.index
-    weights = ev._term_weights(question, index)
+    weights = ev.question_weights(question, index)
     asked = expected_type(question)
     given = question_gives(question, asked) if asked else set()
     best_lexical = max([h.lexical_score or 0.0 for h in hits] + [1e-6])
     best_dense = max([h.dense_score or 0.0 for h in hits] + [1e-6])
     stems = set(tokenize(question))
     out = []
-    for hit in hits:
-        sentences, cosines = ev._sentences(hit, index, vector)
-        if not sentences:
-            continue
-        scores = [c + s.coverage_weight * ev._coverage(t, weights) for (_, _, t), c in zip(sentences, cosines)]
+    for w in ev.candidate_windows(question, hits, s, index, vector):
+        hit = w.hit
         length = len(index.source_text(hit.chunk.source_id)) or 1
         title = set(tokenize(hit.source.title))
-        for w in ev._chunk_windows(hit, sentences, scores, s, index.source_text):
-            inside = [c for (a, b, _), c in zip(sentences, cosines) if w.start <= a and b <= w.end] or [0.0]
-            out.append((w, [w.score, max(inside), float(np.mean(inside)), ev._coverage(w.text, weights),
-                            1 / hit.rank, (hit.dense_score or 0.0) / best_dense,
-                            (hit.lexical_score or 0.0) / best_lexical, w.start / length,
-                            len(stems & title) / max(len(stems), 1),
-                            float(bool(asked) and bool(mentions(w.text, asked) - given)), float(bool(asked)),
-                            len(w.text) / s.window_chars]))
+        inside = list(w.cosines) or [0.0]
+        out.append((w, [w.score, max(inside), float(np.mean(inside)), ev.coverage(w.text, weights),
+                        1 / hit.rank, (hit.dense_score or 0.0) / best_dense,
+                        (hit.lexical_score or 0.0) / best_lexical, w.start / length,
+                        len(stems & title) / max(len(stems), 1),
+                        float(bool(asked) and bool(mentions(w.text, asked) - given)), float(bool(asked)),
+                        len(w.text) / s.window_chars]))
     return out
 
 
@@ -71,8 +67,8 @@ def recall(questions, scorer, s: EvidenceSettings) -> tuple[float, float]:
     """Share of questions whose span is in the windows chosen by `scorer`, and mean characters."""
     found = chars = 0
     for spans, candidates in questions:
-        windows = [ev._Window(scorer(f, w), w.hit, w.start, w.end, w.text) for w, f in candidates]
-        chosen = ev._choose(windows, s)
+        windows = [replace(w, score=scorer(f, w)) for w, f in candidates]
+        chosen = ev.choose_windows(windows, s)
         found += any(_holds(c.hit.chunk.source_id, c.start, c.end, spans) for c in chosen)
         chars += sum(len(c.text) for c in chosen)
     return found / max(len(questions), 1), chars / max(len(questions), 1)

@@ -50,46 +50,59 @@ class Passage:
     about: ArticleMeta = ArticleMeta()  # its article's headline, date, outlet, author, URL
 
 
-@dataclass
-class _Window:
+@dataclass(frozen=True)
+class Window:
+    """A candidate passage: whole sentences of one retrieved chunk around a seed sentence, scored by
+    its seed (cosine + weighted question-term coverage); `cosines` are those of its sentences."""
+
     score: float
     hit: Hit
     start: int
     end: int
     text: str
+    cosines: tuple[float, ...] = ()
 
 
 def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings | None = None,
                     index: "Index | None" = None, query_vector: np.ndarray | None = None) -> list[Passage]:
     """The passages for `question` from `hits`: windows around each chunk's `seeds_per_chunk` best
-    sentences, the best non-overlapping ones kept until `context_chars` or `max_passages`.
-
-    With `index` (the snapshot the hits came from), sentence cosines come from its sentence vectors
-    (given `query_vector`), term weights from its IDF, and a window ending with a colon can take the
-    sentence it announces from past the chunk's end. Instruction-like sentences are dropped."""
+    sentences (`candidate_windows`), the best non-overlapping ones kept until `context_chars` or
+    `max_passages` (`choose_windows`), numbered from the least to the best."""
     s = settings or EvidenceSettings()
-    weights = _term_weights(question, index)
-    windows: list[_Window] = []
-    for hit in hits:
-        sentences, cosines = _sentences(hit, index, query_vector)
-        if not sentences:
-            continue
-        scores = [cosine + s.coverage_weight * _coverage(text, weights) for (_, _, text), cosine in zip(sentences, cosines)]
-        windows.extend(_chunk_windows(hit, sentences, scores, s, index.source_text if index is not None else None))
-    chosen = _choose(windows, s)
+    chosen = choose_windows(candidate_windows(question, hits, s, index, query_vector), s)
     return [Passage(n, w.hit.chunk.id, w.hit.chunk.source_id, w.hit.source.title, w.hit.source.path, w.start, w.end,
                     w.text, w.hit.rank, w.hit.dense_score, w.hit.lexical_score, w.hit.source.meta)
             for n, w in enumerate(reversed(chosen), 1)]
 
 
-def _term_weights(question: str, index: "Index | None") -> dict[str, float]:
+def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings, index: "Index | None" = None,
+                      query_vector: np.ndarray | None = None) -> list[Window]:
+    """Every candidate window of the hits. With `index` (the snapshot the hits came from), sentence
+    cosines come from its sentence vectors (given `query_vector`), term weights from its IDF, and a
+    window ending with a colon can take the sentence it announces from past the chunk's end.
+    Instruction-like sentences are dropped."""
+    weights = question_weights(question, index)
+    windows: list[Window] = []
+    for hit in hits:
+        sentences, cosines = _sentences(hit, index, query_vector)
+        if not sentences:
+            continue
+        scores = [cosine + settings.coverage_weight * coverage(text, weights)
+                  for (_, _, text), cosine in zip(sentences, cosines)]
+        windows.extend(_chunk_windows(hit, sentences, cosines, scores, settings,
+                                      index.source_text if index is not None else None))
+    return windows
+
+
+def question_weights(question: str, index: "Index | None") -> dict[str, float]:
+    """The question's stems weighted by their IDF in the index (uniform without one), summing to 1."""
     stems = list(dict.fromkeys(tokenize(question)))
     weights = {t: (index.lexical.idf(t) if index is not None else 1.0) for t in stems}
     total = sum(weights.values()) or 1.0
     return {t: w / total for t, w in weights.items()}
 
 
-def _coverage(text: str, weights: dict[str, float]) -> float:
+def coverage(text: str, weights: dict[str, float]) -> float:
     """IDF-weighted share of the question's terms found in `text`."""
     stems = set(tokenize(text))
     return sum(w for t, w in weights.items() if t in stems)
@@ -117,8 +130,8 @@ def _sentences(hit: Hit, index: "Index | None", query_vector: np.ndarray | None)
     return sentences, kept
 
 
-def _chunk_windows(hit: Hit, sentences: list[Span], scores: list[float], s: EvidenceSettings,
-                   source_text: Callable[[str], str] | None) -> list[_Window]:
+def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores: list[float], s: EvidenceSettings,
+                   source_text: Callable[[str], str] | None) -> list[Window]:
     """Candidate windows of one chunk: one per seed (several seeds per chunk, so that a chunk whose best
     window is taken by an overlapping chunk can still offer its next-best fact)."""
     out = []
@@ -130,7 +143,8 @@ def _chunk_windows(hit: Hit, sentences: list[Span], scores: list[float], s: Evid
             # the completed window first; the window as grown if the completed one is over budget
             following = sentences[hi + 1] if hi + 1 < len(sentences) else _next_sentence(source_text, hit, window[-1][1])
             variants.insert(0, _complete(window, sentences[seed], following, s.window_chars))
-        out.extend(_Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w)) for w in variants)
+        out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
+                          tuple(c for span, c in zip(sentences, cosines) if span in w)) for w in variants)
     return out
 
 
@@ -178,10 +192,10 @@ def near_duplicates(a: str, b: str, overlap: float) -> bool:
     return common >= overlap * len(sa) and common >= overlap * len(sb)
 
 
-def _choose(windows: list[_Window], s: EvidenceSettings) -> list[_Window]:
+def choose_windows(windows: list[Window], s: EvidenceSettings) -> list[Window]:
     """The best windows, skipping those that overlap a chosen one in the same source, repeat a chosen
     one's text (near-identical copies), or would pass the budget; best first."""
-    chosen: list[_Window] = []
+    chosen: list[Window] = []
     used = 0
     for w in sorted(windows, key=lambda w: (-w.score, w.hit.rank)):
         if any(c.hit.chunk.source_id == w.hit.chunk.source_id and w.start < c.end and c.start < w.end for c in chosen):
