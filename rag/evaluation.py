@@ -21,7 +21,7 @@ from pathlib import Path
 from rag.answer import Answer, Assistant, retrieval_query
 from rag.answer_types import expected_type
 from rag.index import Index
-from rag.metrics import CitationScores, citation_scores, contains_alias, token_f1
+from rag.metrics import CitationScores, citation_scores, contains_alias, gives_gold_words, token_f1
 from rag.support import SupportScorer
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,12 @@ class GoldQuestion:
         if self.sides:
             return all(contains_alias(answer, aliases) for aliases in self.sides)
         return contains_alias(answer, self.answers)
+
+    def right_in_other_words(self, answer: str) -> bool:
+        """`right`, read loosely: every content word of an alias, in any order and form."""
+        if self.sides:
+            return all(gives_gold_words(answer, aliases) for aliases in self.sides)
+        return gives_gold_words(answer, self.answers)
 
     def kind(self) -> str:
         if not self.answerable:
@@ -107,7 +113,9 @@ class QuestionResult:
     abstained: bool
     has_evidence: bool  # the evidence span is known, so retrieval can be scored
     evidence_rank: int | None  # rank of the first retrieved chunk holding the evidence (top 10)
+    evidence_read: bool  # a passage the model read for its (last) answer holds the evidence
     alias_hit: bool
+    gold_words: bool  # every content word of an alias, in any order and form (metrics.gives_gold_words)
     f1: float
     cites_quote: int  # citations shown (after the check) whose passage contains the gold evidence
     cites_total: int
@@ -164,7 +172,9 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
     return QuestionResult(
         id=q.id, question=q.question, type=q.kind(), lang=q.lang, answerable=q.answerable, answer=result.text, abstained=result.abstained,
         has_evidence=bool(spans), evidence_rank=rank,
+        evidence_read=any(_holds(p.source_id, p.start, p.end, spans) for p in result.passages),
         alias_hit=(not result.abstained) and q.right(result.text),
+        gold_words=(not result.abstained) and q.right_in_other_words(result.text),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),
         cites_quote=holds_evidence(cited), cites_total=len(cited),
         model_cites_quote=holds_evidence(model_cited), model_cites_total=len(model_cited),
@@ -223,11 +233,15 @@ def summarise(results: list[QuestionResult]) -> dict:
             "hit@3": _share(sum(r.evidence_rank is not None and r.evidence_rank <= 3 for r in with_evidence), len(with_evidence)),
             "hit@5": _share(sum(r.evidence_rank is not None and r.evidence_rank <= 5 for r in with_evidence), len(with_evidence)),
             "mrr@10": _share(sum(1 / r.evidence_rank for r in with_evidence if r.evidence_rank), len(with_evidence)),
+            # the evidence inside the passages the model read (windows of the retrieved chunks)
+            "evidence_read": _share(sum(r.evidence_read for r in with_evidence), len(with_evidence)),
         },
         "correctness": {
             "alias_hit": _share(sum(r.alias_hit for r in answerable), len(answerable)),
             "token_f1": _share(sum(r.f1 for r in answerable), len(answerable)),
-            "counts": f"{sum(r.alias_hit for r in answerable)}/{len(answerable)}",
+            "gold_words": _share(sum(r.gold_words for r in answerable), len(answerable)),
+            "counts": f"{sum(r.alias_hit for r in answerable)}/{len(answerable)} with an alias; "
+                      f"{sum(r.gold_words for r in answerable)}/{len(answerable)} with its words",
         },
         "citations": {
             "recall": _share(cs.supported_sentences, cs.sentences),

@@ -8,7 +8,8 @@ import string
 from dataclasses import dataclass
 
 from rag.answer import Answer
-from rag.lexical import fold
+from rag.answer_types import canonical
+from rag.lexical import fold, tokenize
 from rag.support import SupportScorer
 
 _ARTICLES = re.compile(r"\b(le|la|les|l|un|une|des|du|de|d|the|a|an)\b")
@@ -25,6 +26,19 @@ def normalise_answer(text: str) -> str:
 def contains_alias(answer: str, aliases: list[str]) -> bool:
     norm = f" {normalise_answer(answer)} "
     return any(f" {normalise_answer(a)} " in norm for a in aliases if normalise_answer(a))
+
+
+def gives_gold_words(answer: str, aliases: list[str]) -> bool:
+    """Does the answer hold every content word of an alias, in any order and form (stems, stop words
+    left out, number words as digits)? "Wang Mang réduit le titre des nobles de ces fiefs" gives "il
+    réduit le titre des nobles de ces fiefs"; "7 buts à zéro" gives "sept buts à zéro". A looser reading
+    than `contains_alias`, reported beside it to count the answers right in other words."""
+    said = {canonical(t) for t in tokenize(answer)}
+    for alias in aliases:
+        needed = {canonical(t) for t in tokenize(alias)}
+        if needed and needed <= said or not needed and contains_alias(answer, [alias]):
+            return True
+    return False
 
 
 def token_f1(answer: str, aliases: list[str]) -> float:

@@ -8,7 +8,7 @@ from rag.answer import Answer
 from rag.citations import Sentence
 from rag.evaluation import GoldQuestion, QuestionResult, check_thresholds, load_gold, summarise
 from rag.evidence import Passage
-from rag.metrics import CitationScores, citation_scores, contains_alias, normalise_answer, token_f1
+from rag.metrics import CitationScores, citation_scores, contains_alias, gives_gold_words, normalise_answer, token_f1
 from rag.support import LexicalScorer, get_scorer
 
 P1 = "Microsoft a investi 1 milliard de dollars dans OpenAI en 2019."
@@ -33,6 +33,19 @@ def test_normalisation_and_alias_containment():
     assert contains_alias("Ce sont les Échos.", ["echos"])
     assert not contains_alias("Il a investi 11 milliards.", ["1 milliard"])
     assert not contains_alias("", ["x"])
+
+
+def test_gold_words_are_read_in_any_order_and_form_but_all_of_them():
+    # the alias's words in another order, another inflection, a number in digits: right in other words
+    assert gives_gold_words("Wang Mang réduit le titre des nobles de ces fiefs [3].",
+                            ["il réduit le titre des nobles de ces fiefs"])
+    assert gives_gold_words("Le CORT s'impose 7 buts à zéro [3].", ["sept buts à zéro"])
+    assert gives_gold_words("Le Bremer Marktplatz et le passage du Liebfrauenkirchhof.",
+                            ["le passage du Liebfrauenkirchhof et la Bremer Marktplatz"])
+    # a content word missing, or another figure, is not the gold
+    assert not gives_gold_words("Henry Longfellow [3].", ["par l'Américain Henry Longfellow"])
+    assert not gives_gold_words("Il a investi 11 milliards.", ["1 milliard"])
+    assert not contains_alias("Le CORT s'impose 7 buts à zéro.", ["sept buts à zéro"])  # the strict reading
 
 
 def test_token_f1_by_hand():
@@ -119,7 +132,8 @@ def test_an_unknown_judge_is_an_error_not_a_fallback():
 def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=1000.0) -> QuestionResult:
     return QuestionResult(id="x", question="q", type="amount" if answerable else "unanswerable", lang="fr",
                           answerable=answerable, answer="a", abstained=abstained,
-                          has_evidence=answerable, evidence_rank=rank, alias_hit=alias, f1=0.0, cites_quote=0,
+                          has_evidence=answerable, evidence_rank=rank, evidence_read=rank is not None,
+                          alias_hit=alias, gold_words=alias, f1=0.0, cites_quote=0,
                           cites_total=0, model_cites_quote=0, model_cites_total=0, invalid_citations=invalid,
                           citation=CitationScores(), total_ms=ms, first_token_ms=ms / 2, prompt_tokens=10,
                           completion_tokens=5, passages=[], sentences=[])
