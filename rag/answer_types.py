@@ -53,7 +53,7 @@ _DATE = re.compile(r"\b(1\d{3}|20\d{2})\b|\b(" + "|".join(_MONTHS.split()) + r")
                    re.IGNORECASE)
 _MOMENT = re.compile(r"\b(avant|après|apres|pendant|lors|lorsque|durant|depuis|dès|des|jusqu|quand|au moment|"
                      r"before|after|during|since|until|when|while|once)\b", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?|\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)?|\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s*(%|pour ?cent|percent)", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
 
@@ -72,6 +72,12 @@ _CANONICAL = {
     "centaine": "hundreds", "centaines": "hundreds", "hundred": "hundreds", "cent": "hundreds", "cents": "hundreds",
     "mille": "thousands", "thousand": "thousands",
 }
+
+
+def canonical(word: str) -> str:
+    """One spelling of a folded word for both languages: "sept" and "seven" are "7", "août" and
+    "august" are "month8", "milliards" is "billion"."""
+    return _CANONICAL.get(word, word)
 
 
 _YES_NO = re.compile(r"^\s*(est-ce qu|y a-t-il|[\w'-]+-(t-)?(il|elle|ils|elles|on)\b|(is|are|was|were|do|does|did|"

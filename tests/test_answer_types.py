@@ -32,6 +32,9 @@ def test_mentions_by_type():
     assert {"microsoft", "japon"} <= mentions(text, AnswerType.PLACE)
     assert mentions("Les discussions sont tendues.", AnswerType.DATE) == set()
     assert mentions("trois domaines clés", AnswerType.AMOUNT) == {"3"}
+    # a digit that is part of a name is no amount: "Combien d'utilisateurs a Copilot ?" is not answered by GPT-4
+    assert mentions("Copilot repose sur GPT-4 et o1.", AnswerType.AMOUNT) == set()
+    assert mentions("de 2019-2020, 65 000 postes", AnswerType.AMOUNT) == {"2019", "65", "000"}
 
 
 def test_the_same_entity_in_french_and_english():
