@@ -291,7 +291,8 @@ class Assistant:
         """One generation on `passages`, checked. The first attempt streams its text and records the
         stage timings; later ones run quietly."""
         g = self.settings.generation
-        messages, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language)
+        messages, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language,
+                                              self.settings.evidence.subject_words)
         if stream:
             clock.lap("prompt_ms")
         stats = GenerationStats()

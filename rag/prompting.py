@@ -9,6 +9,7 @@ from dataclasses import replace
 from rag.citations import CITATION
 from rag.errors import PromptTooLong
 from rag.evidence import Passage
+from rag.injection import is_instruction
 from rag.language import ABSTAIN
 from rag.llm import LLM, Messages
 
@@ -39,31 +40,44 @@ ANSWER_LANGUAGE = {"fr": "", "en": "\nAnswer in English."}
 History = list[tuple[str, str]]
 
 
-def _user_message(question: str, passages: list[Passage], history: History, language: str) -> str:
+def subject(passage: Passage, max_words: int) -> str:
+    """"(Fleur Delacour) " before a passage whose article's title is a name of at most `max_words` words
+    (an encyclopedia entry, a file named after its subject): a window cut from an article loses its
+    subject ("Elle épouse Bill Weasley"). A longer title is a headline, a sentence that the passages say
+    in their own words, and costs tokens: it is left out, as is a title that reads like an instruction."""
+    words = (passage.about.title or passage.title).split()
+    if not words or len(words) > max_words or is_instruction(" ".join(words)):
+        return ""
+    return "(" + " ".join(words) + ") "
+
+
+def _user_message(question: str, passages: list[Passage], history: History, language: str,
+                  subject_words: int) -> str:
     parts = []
     if history:
         last_q, last_a = history[-1]
         last_a = CITATION.sub("", last_a)
         parts.append(f"Échange précédent :\nQuestion : {last_q}\nRéponse : {last_a}\n")
-    parts.append("Passages :\n" + "\n".join(f"[{p.number}] {' '.join(p.text.split())}" for p in passages))
+    parts.append("Passages :\n" + "\n".join(f"[{p.number}] {subject(p, subject_words)}{' '.join(p.text.split())}"
+                                            for p in passages))
     parts.append(f"\nQuestion : {question}{ANSWER_LANGUAGE.get(language, '')}")
     return "\n".join(parts)
 
 
 def build_messages(question: str, passages: list[Passage], history: History,
-                   language: str = "fr") -> list[dict[str, str]]:
+                   language: str = "fr", subject_words: int = 0) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, *EXAMPLE,
-            {"role": "user", "content": _user_message(question, passages, history, language)}]
+            {"role": "user", "content": _user_message(question, passages, history, language, subject_words)}]
 
 
 def fit_prompt(llm: LLM, question: str, passages: list[Passage], history: History,
-               max_tokens: int, language: str = "fr") -> tuple[Messages, list[Passage], int]:
+               max_tokens: int, language: str = "fr", subject_words: int = 0) -> tuple[Messages, list[Passage], int]:
     """The prompt's messages, the passages kept and its token count: the least relevant passages (numbered
     first) are dropped, the rest renumbered, until prompt + answer fit in the context window; then the
     conversation is dropped; then it is an error."""
     kept = list(passages)
     while True:
-        messages = build_messages(question, kept, history, language)
+        messages = build_messages(question, kept, history, language, subject_words)
         n = llm.prompt_tokens(messages)
         if n + max_tokens <= llm.n_ctx:
             return messages, kept, n
