@@ -79,10 +79,10 @@ class EvidenceSettings:
     # near-identical windows (share of stems in common, both ways) are given to the model once
     duplicate_overlap: float = 0.9
     # a passage is introduced by its article's title when the title has at most this many words (a name:
-    # "(Fleur Delacour) Elle épouse…"); longer titles are headlines and are left out (0 = never).
-    # Chosen on the PIAF tune half (118 → 121 of 200 right) and the seed gold set (all its titles are
-    # headlines: unchanged, where headlines cut to 8 words cost 3 of 61): README, "Whose passage is it?"
-    subject_words: int = 6
+    # "(Fleur Delacour) Elle épouse…"); longer titles are headlines and are left out; 0 = never (default).
+    # PIAF tune half 118 → 121 of 200 right with 6, but the PIAF test half 89 → 85: not adopted
+    # (README, "Whose passage is it?")
+    subject_words: int = 0
 
 
 @dataclass
