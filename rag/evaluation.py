@@ -45,17 +45,15 @@ class GoldQuestion:
     # sources that disagree: aliases of each side, all of which a right answer gives
     sides: list[list[str]] = field(default_factory=list)
 
-    def right(self, answer: str) -> bool:
+    def right(self, answer: str, gives: Callable[[str, list[str]], bool] = contains_alias) -> bool:
         """The answer gives the fact (an alias), or every side when the sources disagree."""
         if self.sides:
-            return all(contains_alias(answer, aliases) for aliases in self.sides)
-        return contains_alias(answer, self.answers)
+            return all(gives(answer, aliases) for aliases in self.sides)
+        return gives(answer, self.answers)
 
     def right_in_other_words(self, answer: str) -> bool:
         """`right`, read loosely: every content word of an alias, in any order and form."""
-        if self.sides:
-            return all(gives_gold_words(answer, aliases) for aliases in self.sides)
-        return gives_gold_words(answer, self.answers)
+        return self.right(answer, gives_gold_words)
 
     def kind(self) -> str:
         if not self.answerable:
@@ -172,7 +170,7 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
     return QuestionResult(
         id=q.id, question=q.question, type=q.kind(), lang=q.lang, answerable=q.answerable, answer=result.text, abstained=result.abstained,
         has_evidence=bool(spans), evidence_rank=rank,
-        evidence_read=any(_holds(p.source_id, p.start, p.end, spans) for p in result.passages),
+        evidence_read=holds_evidence({p.number for p in result.passages}) > 0,
         alias_hit=(not result.abstained) and q.right(result.text),
         gold_words=(not result.abstained) and q.right_in_other_words(result.text),
         f1=0.0 if result.abstained else token_f1(re.sub(r"\[\d+\]", "", result.text), q.answers),

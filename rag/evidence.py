@@ -144,7 +144,8 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
             following = sentences[hi + 1] if hi + 1 < len(sentences) else _next_sentence(source_text, hit, window[-1][1])
             variants.insert(0, _complete(window, sentences[seed], following, s.window_chars))
         out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
-                          tuple(c for span, c in zip(sentences, cosines) if span in w)) for w in variants)
+                          # its sentences are sentences[lo:], and one past the chunk has no cosine here
+                          tuple(cosines[lo:lo + len(w)])) for w in variants)
     return out
 
 
