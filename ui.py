@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import tempfile
+import threading
 from html import escape
 from pathlib import Path
 
@@ -343,9 +344,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default=os.environ.get("RAG_UI_HOST", settings.ui_host))
     ap.add_argument("--port", type=int, default=int(os.environ.get("RAG_UI_PORT", settings.ui_port)))
     ap.add_argument("--auth", default=os.environ.get("RAG_UI_AUTH"), help="user:password")
+    ap.add_argument("--no-warm-up", action="store_true",
+                    help="load the model at the first question instead of in the background at start")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     workspace = Workspace(settings)
+    if not args.no_warm_up:  # the first question is then answered as fast as the next ones
+        threading.Thread(target=workspace.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(workspace)
     # one answer at a time with the in-process model; as many as a model server has parallel slots
     demo.queue(default_concurrency_limit=parallel_requests(settings))

@@ -132,7 +132,7 @@ def main() -> None:
     questions = [q for q in questions if not q.follow_up][: args.limit]
     g = settings.generation
     model_path = resolve_model(g.model, settings.models_path, settings.home)
-    recorder = RecordingLLM(LlamaCppLLM(model_path, g.n_ctx, g.n_threads))
+    recorder = RecordingLLM(LlamaCppLLM(model_path, g.n_ctx, g.n_threads, flash_attn=g.flash_attn))
     assistant = Assistant.open(settings, llm=recorder)  # type: ignore[arg-type]
     assistant.answer(questions[0].question)  # load and warm the prompt prefix, as a running chat would be
     recorder.calls.clear()
@@ -145,7 +145,7 @@ def main() -> None:
     print(table(stage_rows))
 
     # the same prompts and output lengths straight through llama-cpp-python
-    raw_llm = LlamaCppLLM(model_path, g.n_ctx, g.n_threads)
+    raw_llm = LlamaCppLLM(model_path, g.n_ctx, g.n_threads, flash_attn=g.flash_attn)
     raw_llm._llama.create_completion(raw_llm.tokenize(recorder.calls[0][0]), max_tokens=1)  # same warm prefix
     raw_times, pipe_times = [], []
     calls = iter(recorder.calls)
@@ -177,6 +177,13 @@ def main() -> None:
         # prompt-lookup speculative decoding: the same pipeline, drafts taken from the prompt's n-grams;
         # llama-cpp-python needs logits_all for it, which is slow on a CPU: measured on 5 questions,
         # beside the default on the same 5
+        # llama.cpp's flash attention kernel: another model instance, the same pipeline and questions
+        flash = RecordingLLM(LlamaCppLLM(model_path, g.n_ctx, g.n_threads, flash_attn=not g.flash_attn))
+        assistant_flash = Assistant(settings, assistant.retriever, flash, assistant.scorer)  # type: ignore[arg-type]
+        assistant_flash.answer(questions[0].question)  # warm its prompt prefix
+        configs.append(summary(run_set(assistant_flash, questions), f"flash attention {'off' if g.flash_attn else 'on'}"))
+        configs.append(summary(run_set(assistant, questions), "default again (after the flash-attention run)"))
+        del assistant_flash, flash
         few = questions[:5]
         configs.append(summary(run_set(assistant, few), "default, first 5 questions"))
         del raw_llm

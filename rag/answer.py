@@ -39,7 +39,7 @@ from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detec
     is_other_language
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats, open_llm
-from rag.prompting import SYSTEM_PROMPT, History, fit_prompt
+from rag.prompting import SYSTEM_PROMPT, History, build_messages, fit_prompt
 from rag.retrieval import Hit, Retriever, found_relevant
 from rag.retry import RetryPolicy
 from rag.support import SupportScorer, get_scorer
@@ -216,6 +216,18 @@ class Assistant:
     @property
     def prompt_hash(self) -> str:
         return hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest()[:12]
+
+    def warm(self) -> float:
+        """Run the model once over the prompt's constant prefix (the system prompt and worked example),
+        which llama.cpp then keeps in its KV cache: the first question is answered as fast as the next
+        ones instead of paying for the prefix too. Returns the seconds it took."""
+        start = time.perf_counter()
+        with self._slots:
+            for _ in self.llm.stream(build_messages("", [], []), max_tokens=1):
+                pass
+        seconds = time.perf_counter() - start
+        logger.info("model %s warmed up in %.1f s", self.llm.name, seconds)
+        return seconds
 
     def reload_index(self) -> None:
         """Pick up a newly built index (answers under way keep the snapshot they started with)."""

@@ -135,6 +135,9 @@ class GenerationSettings:
     # prompt-lookup speculative decoding: draft tokens per step (0 = off); measured by
     # `python bench/latency.py --levers` (README, "Where the seconds go")
     prompt_lookup: int = 0
+    # llama.cpp's flash attention kernel (prefill and decode over the cached prompt); measured by
+    # `python bench/latency.py --levers` (README, "Where the seconds go")
+    flash_attn: bool = False
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts
     # (else the server's own tokenizer endpoint); requests it runs at once (0 = ask the server)

@@ -21,7 +21,7 @@ from rag.config import Settings
 from rag.embedders import Embedder, get_embedder
 from rag.conversations import ConversationStore
 from rag.metadata import ArticleMeta, Edits
-from rag.errors import IndexDamaged, IndexProblem, SourceError
+from rag.errors import IndexDamaged, IndexProblem, RagError, SourceError
 from rag.build import BuildSummary, Progress, build_settings_index
 from rag.index import Index, current_build
 from rag.sources import read_source
@@ -172,6 +172,19 @@ class Workspace:
         return self.build(progress=progress)
 
     # -- answering -----------------------------------------------------------------------------
+    def warm_up(self) -> bool:
+        """Open the assistant and warm its model (`Assistant.warm`) ahead of the first question, as the
+        chat does in the background when it starts. Nothing happens without a usable index (the page
+        builds it first); a model that cannot be loaded is logged, and the first question reports it."""
+        try:
+            if not self.has_index() or self.index_problem() is not None:
+                return False
+            self.assistant().warm()
+        except RagError as exc:
+            logger.warning("warm-up skipped: %s", exc)
+            return False
+        return True
+
     def assistant(self, model: str | None = None):
         """The assistant for `model` (the configured one by default), opened once and kept. A missing
         or damaged index is built first."""

@@ -20,10 +20,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_chat(home: Path, port: int, timeout_s: float = 120.0, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`python ui.py --port PORT` for the project `home` (with `env` added to the environment),
+def start_chat(home: Path, port: int, timeout_s: float = 120.0, env: dict[str, str] | None = None,
+               args: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`python ui.py --port PORT [args]` for the project `home` (with `env` added to the environment),
     returned once it accepts connections."""
-    proc = subprocess.Popen([sys.executable, str(UI_SCRIPT), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(UI_SCRIPT), "--port", str(port), *args],
                             env={**os.environ, "RAG_HOME": str(home), **(env or {})}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + timeout_s

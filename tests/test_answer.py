@@ -8,7 +8,8 @@ from rag.errors import PromptTooLong, QuestionError
 from rag.evidence import Passage, select_passages
 from rag.build import build_index
 from rag.language import ABSTAIN, detect_language
-from rag.prompting import fit_prompt
+from rag.library import Workspace
+from rag.prompting import SYSTEM_PROMPT, fit_prompt
 from rag.retrieval import Retriever
 from rag.support import LexicalScorer
 from rag.verify import Reason, Verifier, mixes_passages
@@ -408,3 +409,16 @@ def test_a_when_question_answered_by_an_event_gives_the_asked_type():
     assert gives_asked_type("Quand la dette est-elle dépréciée ?", [answer], passages)
     silent = Sentence("La dette est dépréciée", [1], supported=True, attributed=[1])
     assert not gives_asked_type("Quand la dette est-elle dépréciée ?", [silent], passages)
+
+
+def test_warm_up_runs_the_model_over_the_constant_prefix_once_there_is_an_index(seeded_project, monkeypatch):
+    llm = FakeLLM()
+    monkeypatch.setattr("rag.answer.open_llm", lambda settings: llm)
+    workspace = Workspace(seeded_project, embedder=FakeEmbedder())
+    assert workspace.warm_up() is False and llm.prompts == []  # no index yet: the page builds it first
+    workspace.build()
+    assert workspace.warm_up() is True
+    assert len(llm.prompts) == 1 and llm.prompts[0].startswith(f"<system>\n{SYSTEM_PROMPT}\n<user>\nPassages")
+    workspace.assistant().answer("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
+    constant = llm.prompts[0].rsplit("<user>", 1)[0]  # the system prompt and the worked example
+    assert "Microsoft" not in constant and llm.prompts[1].startswith(constant + "<user>\nPassages :\n[1]")

@@ -80,6 +80,16 @@ def test_the_default_model_answers_with_a_checked_citation(assistant):
     assert result.timings["first_token_ms"] > 0 and result.prompt_tokens > 100
 
 
+def test_warming_up_puts_the_prompt_prefix_in_the_cache_before_the_first_question(assistant):
+    from rag.prompting import build_messages
+
+    assistant.llm._llama.reset()  # as just loaded: nothing in llama.cpp's KV cache
+    assistant.warm()
+    result = assistant.answer("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
+    prefix = assistant.llm.prompt_tokens(build_messages("", [], [])[:-1])  # system prompt and worked example
+    assert prefix > 150 and result.cached_tokens >= prefix - 5
+
+
 def test_english_questions_get_english_answers(assistant):
     result = assistant.answer("What is the name of OpenAI's own computing infrastructure?")
     assert not result.abstained and "Stargate" in result.text

