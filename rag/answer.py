@@ -223,7 +223,8 @@ class Assistant:
         ones instead of paying for the prefix too. Returns the seconds it took."""
         start = time.perf_counter()
         with self._slots:
-            for _ in self.llm.stream(build_messages("", [], []), max_tokens=1):
+            for _ in self.llm.stream(build_messages("", [], [], subject_words=self.settings.evidence.subject_words),
+                                     max_tokens=1):
                 pass
         seconds = time.perf_counter() - start
         logger.info("model %s warmed up in %.1f s", self.llm.name, seconds)

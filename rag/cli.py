@@ -279,6 +279,23 @@ def eval_command(
     console.print(f"reports: {md_path} and {json_path}")
 
 
+@app.command("compare")
+def compare_command(before: Annotated[Path, typer.Argument(help="A report JSON of `rag eval` (the reference).")],
+                    after: Annotated[Path, typer.Argument(help="A report JSON of the same questions.")]) -> None:
+    """Which answers changed between two evaluation runs, and whether that is more than chance
+    (McNemar's exact test on the questions right in one run only)."""
+    from rag.comparison import compare, load_report
+
+    c = compare(load_report(before), load_report(after))
+    table = Table("question", "type", "before", "after", "answer after")
+    for ch in c.changes:
+        table.add_row(ch.id, ch.type, ch.before, ch.after, ch.answer[:90])
+    console.print(table)
+    console.print(f"{c.common} questions in both: right {c.right_before} → {c.right_after} "
+                  f"(+{c.gained} −{c.lost}); McNemar exact p = {c.p_value:.3f}"
+                  + (" (within chance)" if c.p_value >= 0.05 else ""), soft_wrap=True)
+
+
 @app.command()
 def ui(home: HomeOpt = None) -> None:
     """Start the chat (same as `python ui.py`)."""

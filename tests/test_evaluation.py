@@ -200,3 +200,39 @@ def test_a_question_on_which_sources_disagree_needs_every_side(tmp_path: Path):
     assert not q.right("OpenAI est valorisée 260 milliards de dollars [1].")
     assert q.right("Les sources divergent : 260 milliards de dollars selon [1] ; plusieurs dizaines de milliards "
                    "de dollars selon [2] (mai 2025).")
+
+
+def test_two_runs_are_compared_question_by_question_with_mcnemars_exact_test(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from rag.comparison import compare, mcnemar_p
+
+    assert mcnemar_p(0, 6) == pytest.approx(2 / 64)  # six changes, all one way: unlikely by chance
+    assert mcnemar_p(4, 2) == pytest.approx(2 * 22 / 64) == mcnemar_p(2, 4)  # 1 + 6 + 15 of 64 outcomes
+    assert mcnemar_p(0, 0) == 1.0
+
+    def q(id_: str, answerable: bool, hit: bool, abstained: bool) -> dict:
+        return {"id": id_, "type": "amount" if answerable else "unanswerable", "question": f"question {id_} ?",
+                "answerable": answerable, "alias_hit": hit, "abstained": abstained, "answer": f"answer {id_}"}
+
+    before = [q("a", True, True, False), q("b", True, False, False), q("c", True, False, True), q("u", False, False, True)]
+    after = [q("a", True, False, False), q("b", True, True, False), q("c", True, False, True), q("u", False, False, False),
+             q("new", True, True, False)]
+    c = compare(before, after)
+    assert (c.common, c.right_before, c.right_after, c.gained, c.lost) == (4, 2, 1, 1, 2)
+    assert [(ch.id, ch.before, ch.after) for ch in c.changes] == [("a", "right", "wrong"), ("b", "wrong", "right"),
+                                                                  ("u", "right", "wrong")]
+    assert c.p_value == pytest.approx(1.0)
+
+    paths = []
+    for name, questions in (("before", before), ("after", after)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({"questions": questions}), "utf-8")
+    result = CliRunner().invoke(app, ["compare", *map(str, paths)])
+    assert result.exit_code == 0 and "right 2 → 1 (+1 −2)" in result.output and "within chance" in result.output
+    (tmp_path / "broken.json").write_text("{", "utf-8")
+    result = CliRunner().invoke(app, ["compare", str(paths[0]), str(tmp_path / "broken.json")])
+    assert result.exit_code == 2 and "not a report" in result.output and "Traceback" not in result.output
