@@ -42,16 +42,18 @@ def one_run(home: Path, args: tuple[str, ...], wait_s: float) -> dict:
         up = time.perf_counter() - started
         time.sleep(wait_s)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        times, answers = [], []
+        times, answers, stages = [], [], []
         for question in QUESTIONS:
             t = time.perf_counter()
             result = client.predict(question, [], "", "", [], api_name="/answer")
             times.append(time.perf_counter() - t)
             answers.append(result["text"] if isinstance(result, dict) else str(result))
+            stages.append({k: round(v) for k, v in result.get("timings", {}).items()} if isinstance(result, dict) else {})
+            stages[-1]["cached_tokens"] = result.get("cached_tokens") if isinstance(result, dict) else None
     finally:
         chat.terminate()
         chat.wait(30)
-    return {"up_s": up, "first_s": times[0], "second_s": times[1], "answers": answers}
+    return {"up_s": up, "first_s": times[0], "second_s": times[1], "answers": answers, "stages": stages}
 
 
 def main() -> None:
@@ -74,6 +76,8 @@ def main() -> None:
                 runs[mode].append(run)
                 print(f"round {r + 1}, {mode}: accepting connections after {run['up_s']:.1f} s; first answer "
                       f"{run['first_s']:.1f} s, second {run['second_s']:.1f} s; {run['answers'][0][:60]!r}",
+                      flush=True)
+                print(f"  the chat's own timings (ms), first answer: {run['stages'][0]}; second: {run['stages'][1]}",
                       flush=True)
     rows = [{"mode": mode, "runs": len(rs), "accepting connections s": statistics.median(r["up_s"] for r in rs),
              "first answer s (p50)": statistics.median(r["first_s"] for r in rs),
