@@ -348,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="load the model at the first question instead of in the background at start")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # faiss tells at INFO which of its CPU builds it could not import ("ModuleNotFoundError…"): not news
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     workspace = Workspace(settings)
     if not args.no_warm_up:  # the first question is then answered as fast as the next ones
         threading.Thread(target=workspace.warm_up, name="warm-up", daemon=True).start()
