@@ -45,11 +45,10 @@ def one_run(home: Path, args: tuple[str, ...], wait_s: float) -> dict:
         times, answers, stages = [], [], []
         for question in QUESTIONS:
             t = time.perf_counter()
-            result = client.predict(question, [], "", "", [], api_name="/answer")
+            result = client.predict(question, [], "", "", [], api_name="/answer")  # Answer.to_dict()
             times.append(time.perf_counter() - t)
-            answers.append(result["text"] if isinstance(result, dict) else str(result))
-            stages.append({k: round(v) for k, v in result.get("timings", {}).items()} if isinstance(result, dict) else {})
-            stages[-1]["cached_tokens"] = result.get("cached_tokens") if isinstance(result, dict) else None
+            answers.append(result["text"])
+            stages.append({**{k: round(v) for k, v in result["timings"].items()}, "cached_tokens": result["cached_tokens"]})
     finally:
         chat.terminate()
         chat.wait(30)
