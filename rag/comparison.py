@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass, field
 from math import comb
 from pathlib import Path
+from types import SimpleNamespace
 
+from rag import evaluation
 from rag.errors import SettingsError
 
 
@@ -27,9 +29,8 @@ def mcnemar_p(gained: int, lost: int) -> float:
 
 
 def is_right(question: dict) -> bool:
-    """An answerable question answered with a gold alias, or an unanswerable one refused (as in
-    `rag.evaluation.is_right`, read from a report's JSON)."""
-    return bool(question["alias_hit"]) if question["answerable"] else bool(question["abstained"])
+    """`rag.evaluation.is_right` for a question as a report's JSON holds it."""
+    return evaluation.is_right(SimpleNamespace(**question))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -75,9 +76,10 @@ def compare(before: list[dict], after: list[dict]) -> Comparison:
     pairs = [(old[q["id"]], q) for q in after if q["id"] in old]
     if not pairs:
         raise SettingsError("the two reports have no question in common: compare runs of the same question set")
-    changes = [Change(b["id"], b.get("type", ""), a["question"], _outcome(b), _outcome(a), a.get("answer", ""))
-               for b, a in pairs if _outcome(b) != _outcome(a)]
-    return Comparison(common=len(pairs), right_before=sum(is_right(b) for b, _ in pairs),
-                      right_after=sum(is_right(a) for _, a in pairs),
-                      gained=sum(not is_right(b) and is_right(a) for b, a in pairs),
-                      lost=sum(is_right(b) and not is_right(a) for b, a in pairs), changes=changes)
+    outcomes = [(_outcome(b), _outcome(a)) for b, a in pairs]
+    changes = [Change(b["id"], b.get("type", ""), a["question"], was, now, a.get("answer", ""))
+               for (b, a), (was, now) in zip(pairs, outcomes) if was != now]
+    return Comparison(common=len(pairs), right_before=sum(was == "right" for was, _ in outcomes),
+                      right_after=sum(now == "right" for _, now in outcomes),
+                      gained=sum(was != "right" and now == "right" for was, now in outcomes),
+                      lost=sum(was == "right" and now != "right" for was, now in outcomes), changes=changes)
