@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +46,15 @@ def machine_line() -> str:
     m = machine()
     return (f"machine: {m['cpu']} ({'AVX-512' if m['avx512'] else 'no AVX-512'}), {m['cores']} cores, "
             f"{m['ram_gb']} GB RAM")
+
+
+def seeded_home(home: Path) -> Path:
+    """A project folder at `home` holding a copy of the seed articles, this checkout's models, and its
+    index built (`rag index`), for benchmarks that start the chat as a separate process."""
+    shutil.copytree(ROOT / "sources", home / "sources")
+    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
+    subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True, capture_output=True)
+    return home
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

@@ -14,16 +14,14 @@ first and of the second answer: with the warm-up both should be alike.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine_line, save, table  # noqa: E402
+from _common import machine_line, save, seeded_home, table  # noqa: E402
 
 from rag.process import free_port, start_chat  # noqa: E402
 
@@ -63,11 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     print(machine_line(), flush=True)
     with tempfile.TemporaryDirectory(prefix="rag-first-answer-") as tmp:
-        home = Path(tmp)
-        shutil.copytree(ROOT / "sources", home / "sources")
-        (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
-        subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True,
-                       capture_output=True)
+        home = seeded_home(Path(tmp))
         runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
         for r in range(args.rounds):
             for mode, flags in MODES.items():

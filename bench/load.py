@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import html
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine_line, save, table  # noqa: E402
+from _common import ROOT, machine_line, save, seeded_home, table  # noqa: E402
 
 from rag.process import free_port, start_chat  # noqa: E402
 
@@ -181,10 +180,7 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=4, help="llama-server's parallel slots")
     args = ap.parse_args()
     print(machine_line(), flush=True)
-    home = Path(tempfile.mkdtemp(prefix="rag-load-"))
-    shutil.copytree(ROOT / "sources", home / "sources")
-    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
-    subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True, capture_output=True)
+    home = seeded_home(Path(tempfile.mkdtemp(prefix="rag-load-")))
     summary, all_rows = [], []
     try:
         for backend in args.backends:
