@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,8 +20,9 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+from _common import PIAF, machine_line, save, seeded_home, table  # noqa: E402
 
+from rag.process import UI_SCRIPT, free_port  # noqa: E402
 from rag.squad import load_squad, write_corpus  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -66,12 +66,8 @@ def main() -> None:
     env = {**os.environ, "RAG_HOME": str(work / "piaf")}
     index_mb, index_s = measure([str(VENV_BIN / "rag"), "index"], env)
 
-    ui_home = work / "ui"
-    shutil.copytree(ROOT / "sources", ui_home / "sources")
-    (ui_home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n')
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    ui_home = seeded_home(work / "ui")
+    port = free_port()
     env = {**os.environ, "RAG_HOME": str(ui_home), "RAG_UI_PORT": str(port)}
 
     def ask_three() -> None:
@@ -90,7 +86,7 @@ def main() -> None:
                   "Quel est le montant du programme de subventions annoncé par OpenAI ?"]:
             client.predict(q, [], api_name="/answer")
 
-    ui_mb, ui_s = measure([str(VENV_BIN / "python"), str(ROOT / "ui.py")], env, until=ask_three)
+    ui_mb, ui_s = measure([str(VENV_BIN / "python"), str(UI_SCRIPT)], env, until=ask_three)
     rows = [{"process": f"rag index (PIAF dev, {len(texts)} articles)", "peak RSS MB": index_mb, "seconds": index_s},
             {"process": "ui.py serving 3 answers (default models)", "peak RSS MB": ui_mb, "seconds": ui_s}]
     print(table(rows))

@@ -75,6 +75,13 @@ def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings |
             for n, w in enumerate(reversed(chosen), 1)]
 
 
+def best_score(question: str, hits: list[Hit], settings: EvidenceSettings, index: "Index | None" = None,
+               query_vector: np.ndarray | None = None) -> float:
+    """The score of the best candidate window of the hits (cosine + weighted coverage; 0 without any):
+    how well the first reading matches the question (bench/evidence.py reads wider below a threshold)."""
+    return max((w.score for w in candidate_windows(question, hits, settings, index, query_vector)), default=0.0)
+
+
 def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings, index: "Index | None" = None,
                       query_vector: np.ndarray | None = None) -> list[Window]:
     """Every candidate window of the hits. With `index` (the snapshot the hits came from), sentence

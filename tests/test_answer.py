@@ -5,7 +5,7 @@ from rag.answer import Assistant
 from rag.citations import Sentence
 from rag.config import ChunkSettings, EvidenceSettings
 from rag.errors import PromptTooLong, QuestionError
-from rag.evidence import Passage, select_passages
+from rag.evidence import Passage, best_score, candidate_windows, select_passages
 from rag.build import build_index
 from rag.language import ABSTAIN, detect_language
 from rag.library import Workspace
@@ -203,6 +203,22 @@ def test_the_prompt_is_cut_to_fit_the_context_window(assistant_with):
     assert kept[-1].text == passages[-1].text and [p.number for p in kept] == list(range(1, len(kept) + 1))
     with pytest.raises(PromptTooLong, match="too long"):
         fit_prompt(small, "mot " * 400, passages, [], max_tokens=100)
+
+
+def test_the_best_window_score_says_how_well_the_first_reading_matches(assistant_with):
+    a = assistant_with()
+    index, settings, embed = a.retriever.index, EvidenceSettings(), a.retriever.embedder.embed_query
+
+    def score(question: str) -> tuple[float, float]:
+        vector = embed(question)
+        hits = a.retriever.search(question, k=6, query_vector=vector)
+        windows = candidate_windows(question, hits, settings, index, vector)
+        return best_score(question, hits, settings, index, vector), max((w.score for w in windows), default=0.0)
+
+    on_topic, its_max = score("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
+    off_topic, _ = score("Quelle recette de crêpes bretonnes faut-il suivre ?")
+    assert on_topic == its_max > off_topic
+    assert best_score("Combien ?", [], settings, index) == 0.0
 
 
 def test_instruction_like_sentences_never_reach_the_prompt(assistant_with, seeded_project):
