@@ -41,6 +41,7 @@ VARIANTS = {
     "coverage weight 0": {"weight": 0.0},
     "coverage weight 0.3": {"weight": 0.3},
     "one window per chunk": {"single": True},
+    "a clear match (best window >= 0.95) reads its 2 best": {"strong": 0.95},
     "wider reading (the retry's)": {"wide": True},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
     # quarter on both tune sets); measured with `rag eval` too, not adopted (README, "Read wider when the
@@ -80,10 +81,11 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
     for label, v in VARIANTS.items():
         variant = replace(e, context_chars=v.get("budget", e.context_chars), window_chars=v.get("window", e.window_chars),
                           coverage_weight=v.get("weight", e.coverage_weight),
-                          seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk)
+                          seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
+                          strong_score=v.get("strong", e.strong_score))
         k = settings.retrieval.k
         wide = replace(e, context_chars=r.wide_context_chars, window_chars=r.wide_window_chars,
-                       max_passages=r.wide_max_passages)
+                       max_passages=r.wide_max_passages, strong_score=None)
         if v.get("wide"):
             variant, k = wide, r.wide_k
         weak = (v["wide_below"], wide, r.wide_k) if "wide_below" in v else None

@@ -256,7 +256,10 @@ class Assistant:
         query_vector = retriever.embedder.embed_query(query)
         hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where)
         clock.lap("retrieval_ms")
-        passages = select_passages(query, hits, self.settings.evidence, index, query_vector)
+        evidence = self.settings.evidence
+        if disagreement.compares(question):  # a figure or a date: every source stays in view, to compare
+            evidence = replace(evidence, strong_score=None)
+        passages = select_passages(query, hits, evidence, index, query_vector)
         clock.lap("passages_ms")
         gate = self.settings.gate
         across = bool(hits) and detect_language(hits[0].chunk.text) != language
@@ -272,7 +275,7 @@ class Assistant:
             more = retriever.search(query, k=r.wide_k, query_vector=query_vector, where=where)
             self._remember(more[len(hits):], index)
             wide = replace(self.settings.evidence, context_chars=r.wide_context_chars,
-                           window_chars=r.wide_window_chars, max_passages=r.wide_max_passages)
+                           window_chars=r.wide_window_chars, max_passages=r.wide_max_passages, strong_score=None)
             return select_passages(query, more, wide, index, query_vector)
 
         first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)

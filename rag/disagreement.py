@@ -121,6 +121,12 @@ def asks_about(question: str) -> str:
     return ""
 
 
+def compares(question: str) -> bool:
+    """Could `find` compare sources on this question: does it ask a figure or a date, by its question
+    word or by a word like "valorisation"? (The answer path keeps every source in view for these.)"""
+    return expected_type(question) in (*COMPARED, AnswerType.WHEN) or bool(_QUANTITY.search(question))
+
+
 def find(question: str, passages: list[Passage], cited: set[int], answer: str = "",
          min_topic_share: float = 0.5) -> Disagreement | None:
     """The disagreement among `passages` about what `question` asks, when the answer (`answer`, citing

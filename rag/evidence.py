@@ -70,6 +70,8 @@ def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings |
     `max_passages` (`choose_windows`), numbered from the least to the best."""
     s = settings or EvidenceSettings()
     chosen = choose_windows(candidate_windows(question, hits, s, index, query_vector), s)
+    if chosen and s.strong_score is not None and chosen[0].score >= s.strong_score:
+        chosen = chosen[:s.strong_passages]  # a clear match: the next windows only distract and cost prefill
     return [Passage(n, w.hit.chunk.id, w.hit.chunk.source_id, w.hit.source.title, w.hit.source.path, w.start, w.end,
                     w.text, w.hit.rank, w.hit.dense_score, w.hit.lexical_score, w.hit.source.meta)
             for n, w in enumerate(reversed(chosen), 1)]

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 from fakes import FakeEmbedder, FakeLLM
 
@@ -219,6 +221,38 @@ def test_the_best_window_score_says_how_well_the_first_reading_matches(assistant
     off_topic, _ = score("Quelle recette de crêpes bretonnes faut-il suivre ?")
     assert on_topic == its_max > off_topic
     assert best_score("Combien ?", [], settings, index) == 0.0
+
+
+def test_a_clear_match_reads_only_its_best_passages(assistant_with):
+    """A question whose best window scores at least `strong_score` reads its `strong_passages` best
+    windows (the best last); below it, up to `max_passages`."""
+    a = assistant_with()
+    question = "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?"
+    vector = a.retriever.embedder.embed_query(question)
+    hits = a.retriever.search(question, k=6, query_vector=vector)
+    index = a.retriever.index
+
+    def read(**settings) -> list[Passage]:
+        return select_passages(question, hits, EvidenceSettings(**settings), index, vector)
+
+    everything = read(strong_score=None)
+    best = best_score(question, hits, EvidenceSettings(), index, vector)
+    assert len(everything) > 2
+    assert read(strong_score=best + 0.01) == everything
+    clear = read(strong_score=best, strong_passages=2)
+    assert [p.text for p in clear] == [p.text for p in everything[-2:]] and [p.number for p in clear] == [1, 2]
+
+
+def test_a_clear_match_reads_two_passages_unless_the_question_asks_a_figure(assistant_with):
+    """With `strong_score` set, the prompt of a clear match holds two passages; a question asking an
+    amount keeps every source in view, for the disagreement check."""
+    a = assistant_with("x [1].", "y [1].")
+    a.settings.evidence = replace(a.settings.evidence, strong_score=0.0, strong_passages=2)
+    a.answer("Qui a noué des alliances avec SoftBank et Oracle ?")
+    assert "[2]" in a.llm.prompts[0] and "[3]" not in a.llm.prompts[0]
+    first = len(a.llm.prompts)  # the prompts of the first question's retries are before it
+    a.answer("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
+    assert "[3]" in a.llm.prompts[first]
 
 
 def test_instruction_like_sentences_never_reach_the_prompt(assistant_with, seeded_project):

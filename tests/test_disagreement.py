@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.disagreement import find, values
+from rag.disagreement import compares, find, values
 from rag.answer_types import AnswerType
 from rag.evidence import Passage
 from rag.metadata import ArticleMeta
@@ -98,3 +98,13 @@ def test_the_answer_names_both_sides_with_their_dates(project):
     html = answer_html(answer, 1)
     assert html.count('class="rag-cite"') >= 3  # the inline [n] are links to the cards
 
+
+
+def test_questions_asking_a_figure_or_a_date_are_the_ones_compared():
+    for question in ["Quelle est la valorisation d'OpenAI ?", "Combien Microsoft a-t-il investi ?",
+                     "En quelle année le contrat a-t-il été signé ?", "Quand OpenAI a-t-elle été fondée ?",
+                     "What is OpenAI's valuation?", "Quel pourcentage des revenus revient à Microsoft ?"]:
+        assert compares(question), question
+    for question in ["Qui a renvoyé Sam Altman ?", "Comment s'appelle l'infrastructure d'OpenAI ?",
+                     "Pourquoi Microsoft s'inquiète-t-il ?"]:
+        assert not compares(question), question
