@@ -84,8 +84,7 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
                           strong_score=v.get("strong", e.strong_score))
         k = settings.retrieval.k
-        wide = replace(e, context_chars=r.wide_context_chars, window_chars=r.wide_window_chars,
-                       max_passages=r.wide_max_passages, strong_score=None)
+        wide = r.wide_reading(e)
         if v.get("wide"):
             variant, k = wide, r.wide_k
         weak = (v["wide_below"], wide, r.wide_k) if "wide_below" in v else None

@@ -257,7 +257,8 @@ class Assistant:
         hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where)
         clock.lap("retrieval_ms")
         evidence = self.settings.evidence
-        if disagreement.compares(question):  # a figure or a date: every source stays in view, to compare
+        if evidence.strong_score is not None and disagreement.compares(question):
+            # a figure or a date: every source stays in view, to compare
             evidence = replace(evidence, strong_score=None)
         passages = select_passages(query, hits, evidence, index, query_vector)
         clock.lap("passages_ms")
@@ -274,9 +275,7 @@ class Assistant:
             r = self.settings.retry
             more = retriever.search(query, k=r.wide_k, query_vector=query_vector, where=where)
             self._remember(more[len(hits):], index)
-            wide = replace(self.settings.evidence, context_chars=r.wide_context_chars,
-                           window_chars=r.wide_window_chars, max_passages=r.wide_max_passages, strong_score=None)
-            return select_passages(query, more, wide, index, query_vector)
+            return select_passages(query, more, r.wide_reading(self.settings.evidence), index, query_vector)
 
         first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)
         attempts = [first]

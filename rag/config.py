@@ -130,6 +130,11 @@ class RetrySettings:
     wide_window_chars: int = 600
     wide_max_passages: int = 6
 
+    def wide_reading(self, evidence: EvidenceSettings) -> EvidenceSettings:
+        """`evidence` widened for that attempt (never cut to a clear match's best passages)."""
+        return dataclasses.replace(evidence, context_chars=self.wide_context_chars, window_chars=self.wide_window_chars,
+                                   max_passages=self.wide_max_passages, strong_score=None)
+
 
 @dataclass
 class GenerationSettings:
