@@ -28,7 +28,7 @@ from rag.answer import retrieval_query  # noqa: E402
 from rag.config import EvidenceSettings, load_settings  # noqa: E402
 from rag.evidence import best_score, select_passages  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import _evidence_spans, _holds, load_gold, squad_gold  # noqa: E402
+from rag.evaluation import evidence_spans, holds, load_gold, squad_gold  # noqa: E402
 from rag.build import build_index  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
@@ -56,7 +56,7 @@ def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings,
     (threshold, settings, k), a question whose best window scores below the threshold reads with those."""
     found, chars, history, answered = 0, 0, {}, 0
     for q in questions:
-        spans = _evidence_spans(q, retriever.index)
+        spans = evidence_spans(q, retriever.index)
         if not q.answerable or not spans:
             continue
         answered += 1
@@ -68,7 +68,7 @@ def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings,
         if weak is not None and best_score(query, hits, evidence, retriever.index, vector) < weak[0]:
             chosen, hits = weak[1], retriever.search(query, k=weak[2], query_vector=vector)
         passages = select_passages(query, hits, chosen, retriever.index, vector)
-        found += any(_holds(p.source_id, p.start, p.end, spans) for p in passages)
+        found += any(holds(p.source_id, p.start, p.end, spans) for p in passages)
         chars += sum(len(p.text) for p in passages)
         history[q.id] = (q.question, q.quote)
     return found / max(answered, 1), chars / max(answered, 1)

@@ -32,7 +32,7 @@ from rag.answer_types import expected_type, mentions, question_gives  # noqa: E4
 from rag.build import build_index  # noqa: E402
 from rag.config import EvidenceSettings, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import _evidence_spans, _holds, squad_gold  # noqa: E402
+from rag.evaluation import evidence_spans, holds, squad_gold  # noqa: E402
 from rag.lexical import tokenize  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
@@ -69,7 +69,7 @@ def recall(questions, scorer, s: EvidenceSettings) -> tuple[float, float]:
     for spans, candidates in questions:
         windows = [replace(w, score=scorer(f, w)) for w, f in candidates]
         chosen = ev.choose_windows(windows, s)
-        found += any(_holds(c.hit.chunk.source_id, c.start, c.end, spans) for c in chosen)
+        found += any(holds(c.hit.chunk.source_id, c.start, c.end, spans) for c in chosen)
         chars += sum(len(c.text) for c in chosen)
     return found / max(len(questions), 1), chars / max(len(questions), 1)
 
@@ -96,7 +96,7 @@ def main() -> None:
         for q in gold:
             vector = embedder.embed_query(q.question)
             hits = retriever.search(q.question, k=args.k, query_vector=vector)
-            spans = _evidence_spans(q, retriever.index)
+            spans = evidence_spans(q, retriever.index)
             data.append((q.source, spans, window_features(retriever, q.question, hits, vector, settings.evidence)))
     articles = sorted({a for a, _, _ in data})
     np.random.default_rng(0).shuffle(articles)
@@ -107,7 +107,7 @@ def main() -> None:
         hand, hand_chars = recall([(sp, c) for _, sp, c in data], lambda f, w: w.score, s)
         found = chars = 0.0
         for k in range(FOLDS):
-            train = [(f, _holds(w.hit.chunk.source_id, w.start, w.end, sp))
+            train = [(f, holds(w.hit.chunk.source_id, w.start, w.end, sp))
                      for a, sp, c in data if fold[a] != k for w, f in c]
             model = LogisticRegression(C=1.0, max_iter=2000).fit(np.array([f for f, _ in train]),
                                                                  np.array([y for _, y in train]))

@@ -269,7 +269,7 @@ def eval_command(
         if baseline:
             run.settings["baseline"] = baseline
     for e in run.gold_errors:
-        err.print(f"[yellow]gold line {e.line}:[/] {e.message}")
+        err.print(f"[yellow]gold line {e.line}:[/] {escape(e.message)}" + (" (skipped)" if e.skipped else ""))
     json_path, md_path = reports.write(out or settings.path(Path("eval/reports")), run.settings, run.summary,
                                        run.results, run.gold_errors)
     table = Table("figure", "value")

@@ -68,10 +68,14 @@ class GoldQuestion:
 class GoldError:
     line: int
     message: str
+    skipped: bool = True  # False: the question was kept, the problem is only noted
 
 
 def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
-    """Questions from a JSON-lines gold file; malformed lines are reported with their number and skipped."""
+    """Questions from a JSON-lines gold file; malformed lines are reported with their number and skipped.
+    Fields this file format does not know (a note, a difficulty) are reported and ignored, so that a
+    question set written elsewhere loses no question for them; "answer" (one alias or a list) is read as
+    "answers"."""
     questions, errors = [], []
     known = {f for f in GoldQuestion.__dataclass_fields__}
     for n, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
@@ -81,9 +85,18 @@ def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
             raw = json.loads(line)
             if not isinstance(raw, dict):
                 raise ValueError("not a JSON object")
-            unknown = set(raw) - known
+            if "answer" in raw and "answers" not in raw:
+                raw["answers"] = raw.pop("answer")
+            if isinstance(raw.get("answers"), str):
+                raw["answers"] = [raw["answers"]]
+            answers = raw.get("answers", [])
+            if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+                raise ValueError("answers: a list of aliases (strings)")
+            unknown = sorted(set(raw) - known)
             if unknown:
-                raise ValueError(f"unknown field(s) {sorted(unknown)}")
+                errors.append(GoldError(n, f"unknown field(s) {unknown} ignored", skipped=False))
+                logger.warning("%s line %d: unknown field(s) %s ignored", path, n, unknown)
+                raw = {k: v for k, v in raw.items() if k in known}
             q = GoldQuestion(**raw)
             if not q.id or not q.question.strip():
                 raise ValueError("needs an id and a question")
@@ -129,7 +142,7 @@ class QuestionResult:
     sentences: list[dict]
 
 
-def _evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]:
+def evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]:
     """(source id, start, end) of every place the gold evidence is found in the index's sources."""
     by_path = {s.path: s.id for s in index.sources.values()}
     spans = []
@@ -147,23 +160,23 @@ def _evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]
     return spans
 
 
-def _holds(source_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
+def holds(source_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
     return any(sid == source_id and start <= s and e <= end for sid, s, e in spans)
 
 
 def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScorer,
                       history: list[tuple[str, str]] | None = None, k: int | None = None) -> tuple[QuestionResult, Answer]:
-    spans = _evidence_spans(q, assistant.retriever.index)
+    spans = evidence_spans(q, assistant.retriever.index)
     query = retrieval_query(q.question, history)
     rank = None
     if spans:
         for hit in assistant.retriever.search(query, k=10):
-            if _holds(hit.chunk.source_id, hit.chunk.start, hit.chunk.end, spans):
+            if holds(hit.chunk.source_id, hit.chunk.start, hit.chunk.end, spans):
                 rank = hit.rank
                 break
     result = assistant.answer(q.question, history, k=k)
     def holds_evidence(numbers: set[int]) -> int:
-        return sum(1 for p in result.passages if p.number in numbers and _holds(p.source_id, p.start, p.end, spans))
+        return sum(1 for p in result.passages if p.number in numbers and holds(p.source_id, p.start, p.end, spans))
 
     cited = {n for s in result.sentences for n in s.attributed} if not result.abstained else set()
     model_cited = {n for s in result.sentences for n in s.cited} if not result.abstained else set()

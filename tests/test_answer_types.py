@@ -13,6 +13,14 @@ from rag.answer_types import AnswerType, expected_type, mentions
     ("Combien Microsoft a-t-il investi ?", AnswerType.AMOUNT),
     ("Quel est le montant du programme ?", AnswerType.AMOUNT),
     ("How much did Microsoft invest?", AnswerType.AMOUNT),
+    ("Quel est le prix d'un abonnement ?", AnswerType.AMOUNT),  # a price, an age, a head count
+    ("À quel âge a-t-il fondé l'entreprise ?", AnswerType.AMOUNT),
+    ("Quel est l'effectif de Microsoft ?", AnswerType.AMOUNT),
+    ("Quel était le nombre de jours de voyage ?", AnswerType.AMOUNT),
+    ("What is the price of ChatGPT Plus?", AnswerType.AMOUNT),
+    ("How old is Sam Altman?", AnswerType.AMOUNT),
+    ("Quel est le nom du restaurant ?", None),
+    ("Quelle est la durée du contrat ?", None),  # "plusieurs années" answers it too
     ("Quel pourcentage des revenus Microsoft perçoit-il ?", AnswerType.PERCENTAGE),
     ("Où se trouve le siège ?", AnswerType.PLACE),
     ("Dans quel pays est SoftBank ?", AnswerType.PLACE),

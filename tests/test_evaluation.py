@@ -6,7 +6,7 @@ import pytest
 
 from rag.answer import Answer
 from rag.citations import Sentence
-from rag.evaluation import GoldQuestion, QuestionResult, check_thresholds, load_gold, summarise
+from rag.evaluation import GoldError, GoldQuestion, QuestionResult, check_thresholds, load_gold, summarise
 from rag.evidence import Passage
 from rag.metrics import CitationScores, citation_scores, contains_alias, gives_gold_words, normalise_answer, token_f1
 from rag.support import LexicalScorer, get_scorer
@@ -114,12 +114,27 @@ def test_malformed_gold_lines_are_reported_with_their_number_and_skipped(tmp_pat
                     '{pas du json}\n'
                     '\n'
                     '{"id": "b", "question": "Q2 ?"}\n'
-                    '{"id": "c", "question": "Q3 ?", "answerable": false, "bogus": 1}\n'
+                    '{"id": "c", "question": "Q3 ?", "answers": [2019]}\n'
                     '{"id": "d", "question": "Q4 ?", "answerable": false}\n', "utf-8")
     questions, errors = load_gold(gold)
     assert [q.id for q in questions] == ["a", "d"]
-    assert [e.line for e in errors] == [2, 4, 6 - 1]
-    assert "unknown field" in errors[2].message
+    assert [e.line for e in errors] == [2, 4, 5] and all(e.skipped for e in errors)
+    assert "needs answers" in errors[1].message and "aliases" in errors[2].message
+
+
+def test_a_question_set_written_elsewhere_loses_no_question_for_an_extra_field(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "a", "question": "Q ?", "answer": "2019", "difficulty": "easy"}\n'
+                    '{"id": "b", "question": "Q2 ?", "answer": ["x", "y"]}\n'
+                    '{"id": "c", "question": "Q3 ?", "answers": "z"}\n', "utf-8")
+    questions, errors = load_gold(gold)
+    assert [(q.id, q.answers) for q in questions] == [("a", ["2019"]), ("b", ["x", "y"]), ("c", ["z"])]
+    assert [(e.line, e.skipped) for e in errors] == [(1, False)]
+    assert "difficulty" in errors[0].message and "ignored" in errors[0].message
+    from rag.reports import markdown
+
+    text = markdown({}, summarise([result()]), [result()], errors + [GoldError(3, "not a JSON object")])
+    assert "- line 1: unknown field(s) ['difficulty'] ignored\n- line 3: not a JSON object (skipped)" in text
 
 
 def test_an_unknown_judge_is_an_error_not_a_fallback():
@@ -142,7 +157,7 @@ def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=
 def test_a_fact_stated_in_two_places_counts_in_either():
     from types import SimpleNamespace
 
-    from rag.evaluation import _evidence_spans, _holds
+    from rag.evaluation import evidence_spans, holds
 
     texts = {"a": "Intro. Le fonds vaut 50 millions. Fin.", "b": "FAQ : les subventions de 50 millions."}
     index = SimpleNamespace(sources={"a": SimpleNamespace(id="a", path="a.txt"), "b": SimpleNamespace(id="b", path="b.txt")},
@@ -150,10 +165,10 @@ def test_a_fact_stated_in_two_places_counts_in_either():
     q = GoldQuestion(id="x", question="Combien ?", answers=["50 millions"], quote="Le fonds vaut 50 millions",
                      source="a.txt", also=[{"quote": "subventions de 50 millions", "source": "b.txt"},
                                            {"quote": "absent", "source": "b.txt"}])
-    spans = _evidence_spans(q, index)
+    spans = evidence_spans(q, index)
     assert spans == [("a", 7, 32), ("b", 10, 36)]
-    assert _holds("b", 0, 38, spans) and _holds("a", 0, 33, spans)
-    assert not _holds("a", 10, 38, spans) and not _holds("b", 12, 38, spans)
+    assert holds("b", 0, 38, spans) and holds("a", 0, 33, spans)
+    assert not holds("a", 10, 38, spans) and not holds("b", 12, 38, spans)
 
 
 def test_figures_by_question_type_and_language():

@@ -1,0 +1,160 @@
+"""Questions asked in another language than the articles (English over French): does retrieval find
+the evidence, how much should the lexical side (a French BM25) count, and does the model's French
+translation of the question help it?
+
+    python bench/cross_language.py [--split tune|test] [--articles 40] [--questions 200]
+
+Two sets of English questions over French articles:
+- the PIAF questions of one half (`--split`: the articles and questions of `rag eval --squad … --split`),
+  translated into English by the default model;
+- the seed gold set's English lines (`eval/gold_fr.jsonl`, `"lang": "en"`) over the project's index.
+Each is searched with smaller lexical weights, and with the model's French translation of the English
+question (alone, in one query with the English, or as a second ranking fused with the first); the
+PIAF questions also as first written, in French (what a perfect translation would give). Translations
+are asked once and kept in `bench/data/` (committed), so every run searches the same queries and anyone
+can read them. A hit is a retrieved chunk that holds the gold evidence.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+
+from rag.build import build_index  # noqa: E402
+from rag.config import RetrievalSettings, load_settings  # noqa: E402
+from rag.embedders import get_embedder  # noqa: E402
+from rag.evaluation import evidence_spans, holds, load_gold, squad_gold  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.language import detect_language  # noqa: E402
+from rag.llm import open_llm  # noqa: E402
+from rag.retrieval import Hit, Retriever  # noqa: E402
+
+LEXICAL_WEIGHTS = [1.0, 0.5, 0.25, 0.0]
+DEPTHS = [1, 3, 5, 6, 10]
+DATA = ROOT / "bench" / "data"
+PROMPTS = {("fr", "en"): "Translate this French question into English. Write only the English question.\n\n"
+                         "French: {question}\nEnglish:",
+           ("en", "fr"): "Translate this English question into French. Write only the French question.\n\n"
+                         "English: {question}\nFrench:"}
+FUSE_K = 10  # reciprocal-rank constant when the rankings of a question and of its translation are fused
+
+
+def translate(questions: dict[str, str], cache: Path, direction: tuple[str, str]) -> dict[str, str]:
+    """`questions` (id -> text) translated by the default model, kept in `cache` (asked only once)."""
+    done: dict[str, str] = json.loads(cache.read_text("utf-8")) if cache.exists() else {}
+    todo = {i: q for i, q in questions.items() if i not in done}
+    if todo:
+        llm = open_llm(load_settings(ROOT))
+        for n, (i, q) in enumerate(todo.items(), 1):
+            reply = "".join(llm.stream([{"role": "user", "content": PROMPTS[direction].format(question=q)}], 60))
+            done[i] = reply.strip().splitlines()[0].strip(" \"'«»") if reply.strip() else q
+            if n % 25 == 0:
+                print(f"  translated {n}/{len(todo)} ({direction[0]} -> {direction[1]})", flush=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(done, ensure_ascii=False, indent=1), "utf-8")
+    return {i: done[i] for i in questions}
+
+
+def first_rank(hits: list[Hit], spans: list[tuple[str, int, int]]) -> int | None:
+    return next((h.rank for h in hits if holds(h.chunk.source_id, h.chunk.start, h.chunk.end, spans)), None)
+
+
+def hit_row(label: str, variant: str, ranks: list[int | None]) -> dict:
+    return {"questions": label, "variant": variant,
+            **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / len(ranks) for k in DEPTHS}}
+
+
+def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, int, int]]]], label: str) -> list[dict]:
+    """hit@k of `queries` (text, evidence spans) for each lexical weight."""
+    base = retriever.settings
+    rows = []
+    for weight in LEXICAL_WEIGHTS:
+        retriever.settings = replace(base, lexical_weight=weight)
+        ranks = [first_rank(retriever.search(text, k=max(DEPTHS)), spans) for text, spans in queries]
+        rows.append(hit_row(label, f"lexical weight {weight}", ranks))
+    retriever.settings = base
+    return rows
+
+
+def fused_rank(retriever: Retriever, texts: list[str], spans: list[tuple[str, int, int]]) -> int | None:
+    """Rank of the evidence when the rankings of several wordings of one question are fused."""
+    scores: dict[int, float] = {}
+    chunks = {}
+    for text in texts:
+        for hit in retriever.search(text, k=retriever.settings.candidates):
+            scores[hit.row] = scores.get(hit.row, 0.0) + 1 / (FUSE_K + hit.rank)
+            chunks[hit.row] = hit.chunk
+    order = sorted(scores, key=lambda row: (-scores[row], row))
+    return next((n for n, row in enumerate(order, 1)
+                 if holds(chunks[row].source_id, chunks[row].start, chunks[row].end, spans)), None)
+
+
+def translation_rows(retriever: Retriever, items: list[tuple[str, str, list[tuple[str, int, int]]]], label: str,
+                     original: list[str] | None = None) -> list[dict]:
+    """The English question with the model's French translation of it: (english, french, spans) per question;
+    `original` the question as first written in French, when there is one (an upper bound)."""
+    search = lambda text, spans: first_rank(retriever.search(text, k=max(DEPTHS)), spans)  # noqa: E731
+    rows = [hit_row(label, "English question (the default)", [search(e, s) for e, _, s in items]),
+            hit_row(label, "the model's French translation alone", [search(f, s) for _, f, s in items]),
+            hit_row(label, "English and its translation, one query", [search(f"{e} {f}", s) for e, f, s in items]),
+            hit_row(label, "English and its translation, rankings fused",
+                    [fused_rank(retriever, [e, f], s) for e, f, s in items])]
+    if original is not None:
+        rows.append(hit_row(label, "the original French question",
+                            [search(o, s) for o, (_, _, s) in zip(original, items)]))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--squad", type=Path, default=PIAF)
+    ap.add_argument("--split", default="tune", choices=["tune", "test"])
+    ap.add_argument("--articles", type=int, default=40)
+    ap.add_argument("--questions", type=int, default=200)
+    args = ap.parse_args()
+    print(machine_line(), flush=True)
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings(ROOT)
+    embedder = get_embedder(settings.embedder)
+
+    with tempfile.TemporaryDirectory(prefix="rag-xling-") as work:
+        sources = Path(work) / "sources"
+        questions = squad_gold(args.squad, sources, args.articles, args.questions, split=args.split)
+        stem = f"piaf-{args.split}-{args.articles}-{args.questions}"
+        english = translate({q.id: q.question for q in questions}, DATA / f"{stem}-en.json", ("fr", "en"))
+        back = translate(english, DATA / f"{stem}-en-fr.json", ("en", "fr"))
+        still_french = sum(detect_language(english[q.id]) == "fr" for q in questions)
+        print(f"PIAF {args.split} half: {args.articles} articles, {len(questions)} questions, translated in "
+              f"{DATA} ({still_french} still read as French)", flush=True)
+        build_index(sources, Path(work) / "index", embedder, settings.chunk, rebuild=True)
+        retriever = Retriever(Index.load(Path(work) / "index"), embedder, RetrievalSettings(**vars(settings.retrieval)))
+        spans = {q.id: evidence_spans(q, retriever.index) for q in questions}
+        label = f"PIAF {args.split}, in English"
+        rows = weight_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)
+        rows += translation_rows(retriever, [(english[q.id], back[q.id], spans[q.id]) for q in questions], label,
+                                 [q.question for q in questions])
+
+    gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
+    seed = Retriever.open(settings, embedder)
+    english_gold = [q for q in gold if q.lang == "en" and q.answerable and q.quote]
+    french = translate({q.id: q.question for q in english_gold}, DATA / "gold-en-fr.json", ("en", "fr"))
+    label = f"gold set, English ({len(english_gold)})"
+    gold_spans = {q.id: evidence_spans(q, seed.index) for q in english_gold}
+    rows += weight_rows(seed, [(q.question, gold_spans[q.id]) for q in english_gold], label)
+    rows += translation_rows(seed, [(q.question, french[q.id], gold_spans[q.id]) for q in english_gold], label)
+    print()
+    print(table(rows))
+    path = save("cross_language", {"split": args.split, "articles": args.articles, "questions": len(questions),
+                                   "still_french": still_french, "rows": rows})
+    print(f"\nresults: {path}")
+
+
+if __name__ == "__main__":
+    main()
