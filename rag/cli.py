@@ -253,6 +253,10 @@ def eval_command(
             gold_path = _feedback_set(settings)
         else:
             gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
+        readable, problems = evaluation.load_gold(gold_path)
+        if not readable:  # said before the model is loaded
+            first = "; ".join(f"line {e.line}: {e.message}" for e in problems[:3]) or "the file is empty"
+            raise SettingsError(f"no question could be read from {gold_path} ({first})")
         assistant = Assistant.open(settings, embedder=embedder)
         if baseline == "naive":
             from rag.baseline import NaiveAssistant

@@ -21,6 +21,7 @@ from rag.answer_types import AnswerType, expected_type, mentions
     ("How old is Sam Altman?", AnswerType.AMOUNT),
     ("Quel est le nom du restaurant ?", None),
     ("Quelle est la durée du contrat ?", None),  # "plusieurs années" answers it too
+    ("Quelle population fut concernée par l'enrôlement forcé ?", None),  # which group, not how many
     ("Quel pourcentage des revenus Microsoft perçoit-il ?", AnswerType.PERCENTAGE),
     ("Où se trouve le siège ?", AnswerType.PLACE),
     ("Dans quel pays est SoftBank ?", AnswerType.PLACE),

@@ -56,7 +56,10 @@ def test_a_mismatched_index_says_to_rebuild(home):
 
 
 def test_user_errors_are_one_clean_line_with_exit_code_2(home):
+    csv = home / "questions.csv"
+    csv.write_text("id,question,answer\nq1,Qui a investi ?,Microsoft\n", "utf-8")
     for args, env, expected in [
+        (["eval", "--set", str(csv)], {}, "no question could be read"),
         (["search", "x", "--mode", "foo"], {}, "unknown search mode"),
         (["search", "x"], {"RAG_EMBEDDER": "nope"}, "unknown embedder"),
         (["ask", "Wie viel hat Microsoft in OpenAI investiert?"], {}, "French or English"),
