@@ -38,8 +38,8 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
     (AnswerType.AMOUNT, r"\b(combien|quel montant|quelle somme|de quel montant|quel est le montant|"
                         r"quel plafond|how much|how many|what amount|how large|how big|"
                         r"quelle (?:est la )?valorisation|what(?: is|'s)? [\w’' ]{0,30}valuation|"
-                        # a price, an age, a head count: a figure, whatever the sentence around it (not "quelle population":
-                        # which group of people)
+                        # a price, an age, a head count: a figure, whatever the sentence around it
+                        # (not "quelle population": which group of people)
                         r"(?:quel|quelle)(?: (?:est|était|sera|serait) (?:le|la|l'))? ?(?:prix|coût|cout|tarif|"
                         r"âge|age|nombre|effectif|superficie|salaire|budget|chiffre d'affaires)|"
                         r"[àa] quel prix|what(?: is| was|'s)? the (?:price|cost|age|number|salary|budget)|"
