@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+from retrieval import fuse  # noqa: E402  (bench/retrieval.py)
 
 from rag.build import build_index  # noqa: E402
 from rag.config import RetrievalSettings, load_settings  # noqa: E402
@@ -84,25 +85,22 @@ def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, i
 
 
 def fused_rank(retriever: Retriever, texts: list[str], spans: list[tuple[str, int, int]]) -> int | None:
-    """Rank of the evidence when the rankings of several wordings of one question are fused."""
-    scores: dict[int, float] = {}
-    chunks = {}
-    for text in texts:
-        for hit in retriever.search(text, k=retriever.settings.candidates):
-            scores[hit.row] = scores.get(hit.row, 0.0) + 1 / (FUSE_K + hit.rank)
-            chunks[hit.row] = hit.chunk
-    order = sorted(scores, key=lambda row: (-scores[row], row))
+    """Rank of the evidence when the rankings of two wordings of one question are fused (bench/retrieval.py's
+    reciprocal-rank fusion, equal weights)."""
+    rankings = [retriever.search(text, k=retriever.settings.candidates) for text in texts]
+    chunks = {h.row: h.chunk for hits in rankings for h in hits}
+    order = fuse(*([h.row for h in hits] for hits in rankings), FUSE_K, 1.0, k=max(DEPTHS))
     return next((n for n, row in enumerate(order, 1)
                  if holds(chunks[row].source_id, chunks[row].start, chunks[row].end, spans)), None)
 
 
 def translation_rows(retriever: Retriever, items: list[tuple[str, str, list[tuple[str, int, int]]]], label: str,
                      original: list[str] | None = None) -> list[dict]:
-    """The English question with the model's French translation of it: (english, french, spans) per question;
+    """The English question with the model's French translation of it (the English alone is `weight_rows`'
+    lexical weight 1.0): (english, french, spans) per question;
     `original` the question as first written in French, when there is one (an upper bound)."""
     search = lambda text, spans: first_rank(retriever.search(text, k=max(DEPTHS)), spans)  # noqa: E731
-    rows = [hit_row(label, "English question (the default)", [search(e, s) for e, _, s in items]),
-            hit_row(label, "the model's French translation alone", [search(f, s) for _, f, s in items]),
+    rows = [hit_row(label, "the model's French translation alone", [search(f, s) for _, f, s in items]),
             hit_row(label, "English and its translation, one query", [search(f"{e} {f}", s) for e, f, s in items]),
             hit_row(label, "English and its translation, rankings fused",
                     [fused_rank(retriever, [e, f], s) for e, f, s in items])]

@@ -253,9 +253,9 @@ def eval_command(
             gold_path = _feedback_set(settings)
         else:
             gold_path = gold or settings.path(Path("eval/gold_fr.jsonl"))
-        readable, problems = evaluation.load_gold(gold_path)
-        if not readable:  # said before the model is loaded
-            first = "; ".join(f"line {e.line}: {e.message}" for e in problems[:3]) or "the file is empty"
+        loaded = evaluation.load_gold(gold_path)
+        if not loaded[0]:  # said before the model is loaded
+            first = "; ".join(map(str, loaded[1][:3])) or "the file is empty"
             raise SettingsError(f"no question could be read from {gold_path} ({first})")
         assistant = Assistant.open(settings, embedder=embedder)
         if baseline == "naive":
@@ -266,14 +266,15 @@ def eval_command(
         with _progress() as bar:
             task = bar.add_task("questions", total=None)
             run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,
-                                           progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                           progress=lambda d, t: bar.update(task, completed=d, total=t),
+                                           loaded=loaded)
         if squad is not None:
             half = f", {split} half" if split else ""
             run.settings["gold"] = f"{squad} ({articles} articles{half}, {len(gold_questions)} questions)"
         if baseline:
             run.settings["baseline"] = baseline
     for e in run.gold_errors:
-        err.print(f"[yellow]gold line {e.line}:[/] {escape(e.message)}" + (" (skipped)" if e.skipped else ""))
+        err.print(f"[yellow]gold {escape(str(e))}[/]")
     json_path, md_path = reports.write(out or settings.path(Path("eval/reports")), run.settings, run.summary,
                                        run.results, run.gold_errors)
     table = Table("figure", "value")

@@ -70,6 +70,9 @@ class GoldError:
     message: str
     skipped: bool = True  # False: the question was kept, the problem is only noted
 
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" + (" (skipped)" if self.skipped else "")
+
 
 def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
     """Questions from a JSON-lines gold file; malformed lines are reported with their number and skipped.
@@ -360,9 +363,11 @@ def _run_settings(assistant: Assistant, judge: SupportScorer, gold: str, k: int 
 
 
 def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, limit: int | None = None,
-                  k: int | None = None, progress: Callable[[int, int], None] | None = None) -> EvalRun:
-    """Run a gold file (the first `limit` questions, lead questions of follow-ups included)."""
-    questions, errors = load_gold(gold_path)
+                  k: int | None = None, progress: Callable[[int, int], None] | None = None,
+                  loaded: tuple[list[GoldQuestion], list[GoldError]] | None = None) -> EvalRun:
+    """Run a gold file (the first `limit` questions, lead questions of follow-ups included); `loaded` is
+    what `load_gold(gold_path)` gave, when the caller has read it already."""
+    questions, errors = loaded or load_gold(gold_path)
     if limit is not None:
         chosen = questions[:limit]
         ids = {q.id for q in chosen}

@@ -37,8 +37,7 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
             lines += ["", f"## {title}", "", "| group | right | counts |", "|---|---|---|"]
             lines += [f"| {name} | {v['right']} | {v['counts']} |" for name, v in summary[key].items()]
     if gold_errors:
-        lines += ["", "## Gold file problems", ""]
-        lines += [f"- line {e.line}: {e.message}" + (" (skipped)" if e.skipped else "") for e in gold_errors]
+        lines += ["", "## Gold file problems", ""] + [f"- {e}" for e in gold_errors]
     lines += ["", f"## Worst questions (up to {WORST})", ""]
     for r in sorted(results, key=_badness)[:WORST]:
         verdict = ("correct" if r.alias_hit else "refused" if r.abstained else "wrong") if r.answerable \
