@@ -4,12 +4,12 @@
 
 For each question, the share whose gold evidence lies inside the passages given to the model
 (`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
-time: passage budget (characters), window size, weight of the question-term coverage, and
-whether a chunk can offer several windows; and the wider reading a rejected answer is asked again on
-(`RetrySettings.wide_*`: more chunks, longer windows, a larger budget). Sets: the seed gold set over the
-project's index, and a PIAF dev slice of the tune half by default (an index built in a temporary
-folder). The answer cannot be right when the evidence is not there, so this bounds answer accuracy
-and is quick to measure.
+time: passage budget (characters), window size, weight of the question-term coverage, whether a chunk
+can offer several windows, and how many retrieved chunks they are cut from; and the wider reading a
+rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer windows, a larger
+budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of the tune half by
+default (an index built in a temporary folder). The answer cannot be right when the evidence is not
+there, so this bounds answer accuracy and is quick to measure.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ VARIANTS = {
     "coverage weight 0": {"weight": 0.0},
     "coverage weight 0.3": {"weight": 0.3},
     "one window per chunk": {"single": True},
+    # how many retrieved chunks the windows are cut from (the default: `retrieval.k` = 6)
+    "4 retrieved chunks": {"k": 4},
+    "10 retrieved chunks": {"k": 10},
     "a clear match (best window >= 0.95) reads its 2 best": {"strong": 0.95},
     "wider reading (the retry's)": {"wide": True},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
@@ -83,7 +86,7 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
                           coverage_weight=v.get("weight", e.coverage_weight),
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
                           strong_score=v.get("strong", e.strong_score))
-        k = settings.retrieval.k
+        k = v.get("k", settings.retrieval.k)
         wide = r.wide_reading(e)
         if v.get("wide"):
             variant, k = wide, r.wide_k
