@@ -63,7 +63,11 @@ def main() -> None:
     for path in args.reports:
         counts = {"typed answers": 0, "best-matching: right": 0, "best-matching: wrong": 0,
                   "worse-matching: right": 0, "worse-matching: wrong": 0}
-        for result in json.loads(path.read_text())["questions"]:
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))["questions"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            ap.error(f"{path} is not a report written by `rag eval` ({exc})")
+        for result in results:
             found = overlaps(result)
             if found is None:
                 continue
