@@ -8,12 +8,20 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from rag.squad import piaf_path
+
+if TYPE_CHECKING:
+    from rag.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
 PIAF = piaf_path()  # $RAG_PIAF, beside the checkout, or /work/shared
@@ -55,6 +63,23 @@ def seeded_home(home: Path) -> Path:
     (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
     subprocess.run([sys.executable, "-m", "rag.cli", "index", "--home", str(home)], check=True, capture_output=True)
     return home
+
+
+@contextmanager
+def piaf_half(settings, embedder, articles: int, questions: int, split: str, squad: Path = PIAF,
+              prefix: str = "rag-piaf-") -> Iterator[tuple[list, "Retriever"]]:
+    """The questions of a PIAF dev slice of one half (those `rag eval --squad … --split` asks) and a
+    retriever over its articles, indexed in a temporary folder that is removed afterwards."""
+    from rag.build import build_index
+    from rag.evaluation import squad_gold
+    from rag.retrieval import Retriever
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        corpus = Path(tmp) / "sources"
+        gold = squad_gold(squad, corpus, articles, questions, split=split)
+        piaf = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
+        build_index(piaf.sources_path, piaf.index_path, embedder, settings.chunk)
+        yield gold, Retriever.open(piaf, embedder)
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

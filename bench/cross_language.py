@@ -20,19 +20,16 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+from _common import PIAF, ROOT, machine_line, piaf_half, save, table  # noqa: E402
 from retrieval import fuse  # noqa: E402  (bench/retrieval.py)
 
-from rag.build import build_index  # noqa: E402
-from rag.config import RetrievalSettings, load_settings  # noqa: E402
+from rag.config import load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evidence_spans, holds, load_gold, squad_gold  # noqa: E402
-from rag.index import Index  # noqa: E402
+from rag.evaluation import evidence_spans, holds, load_gold  # noqa: E402
 from rag.language import detect_language  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.retrieval import Hit, Retriever  # noqa: E402
@@ -122,17 +119,14 @@ def main() -> None:
     settings = load_settings(ROOT)
     embedder = get_embedder(settings.embedder)
 
-    with tempfile.TemporaryDirectory(prefix="rag-xling-") as work:
-        sources = Path(work) / "sources"
-        questions = squad_gold(args.squad, sources, args.articles, args.questions, split=args.split)
+    with piaf_half(settings, embedder, args.articles, args.questions, args.split, args.squad,
+                   prefix="rag-xling-") as (questions, retriever):
         stem = f"piaf-{args.split}-{args.articles}-{args.questions}"
         english = translate({q.id: q.question for q in questions}, DATA / f"{stem}-en.json", ("fr", "en"))
         back = translate(english, DATA / f"{stem}-en-fr.json", ("en", "fr"))
         still_french = sum(detect_language(english[q.id]) == "fr" for q in questions)
         print(f"PIAF {args.split} half: {args.articles} articles, {len(questions)} questions, translated in "
               f"{DATA} ({still_french} still read as French)", flush=True)
-        build_index(sources, Path(work) / "index", embedder, settings.chunk, rebuild=True)
-        retriever = Retriever(Index.load(Path(work) / "index"), embedder, RetrievalSettings(**vars(settings.retrieval)))
         spans = {q.id: evidence_spans(q, retriever.index) for q in questions}
         label = f"PIAF {args.split}, in English"
         rows = weight_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)

@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+from _common import ROOT, machine_line, piaf_half, save, table  # noqa: E402
 
 from rag.answer import retrieval_query  # noqa: E402
 from rag.config import EvidenceSettings, load_settings  # noqa: E402
 from rag.evidence import best_score, select_passages  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evidence_spans, holds, load_gold, squad_gold  # noqa: E402
-from rag.build import build_index  # noqa: E402
+from rag.evaluation import evidence_spans, holds, load_gold  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 VARIANTS = {
@@ -109,13 +107,9 @@ def main() -> None:
     embedder = get_embedder(settings.embedder)
     gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
     rows = run("seed gold set", Retriever.open(settings, embedder), gold, settings)
-    with tempfile.TemporaryDirectory(prefix="rag-evidence-") as tmp:
-        corpus = Path(tmp) / "sources"
-        questions = squad_gold(PIAF, corpus, args.piaf_articles, args.piaf_questions, split=args.split)
-        piaf_settings = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
-        build_index(piaf_settings.sources_path, piaf_settings.index_path, embedder, settings.chunk)
-        rows += run(f"PIAF {args.split} half ({args.piaf_articles} articles)", Retriever.open(piaf_settings, embedder),
-                    questions, settings)
+    with piaf_half(settings, embedder, args.piaf_articles, args.piaf_questions, args.split,
+                   prefix="rag-evidence-") as (questions, retriever):
+        rows += run(f"PIAF {args.split} half ({args.piaf_articles} articles)", retriever, questions, settings)
     print("\n## Evidence in the passages the model reads\n")
     print(table(rows))
     print(f"\nresults: {save('evidence', {'rows': rows})}")

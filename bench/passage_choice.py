@@ -18,21 +18,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, machine_line, save, table  # noqa: E402
+from _common import ROOT, machine_line, piaf_half, save, table  # noqa: E402
 
 from rag import evidence as ev  # noqa: E402
 from rag.answer_types import expected_type, mentions, question_gives  # noqa: E402
-from rag.build import build_index  # noqa: E402
 from rag.config import EvidenceSettings, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evidence_spans, holds, squad_gold  # noqa: E402
+from rag.evaluation import evidence_spans, holds  # noqa: E402
 from rag.lexical import tokenize  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
@@ -86,12 +84,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     settings = load_settings(ROOT)
     embedder = get_embedder(settings.embedder)
-    with tempfile.TemporaryDirectory(prefix="rag-passage-choice-") as tmp:
-        corpus = Path(tmp) / "sources"
-        gold = squad_gold(PIAF, corpus, args.articles, args.questions, split="tune")
-        piaf = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
-        build_index(piaf.sources_path, piaf.index_path, embedder, settings.chunk)
-        retriever = Retriever.open(piaf, embedder)
+    with piaf_half(settings, embedder, args.articles, args.questions, "tune",
+                   prefix="rag-passage-choice-") as (gold, retriever):
         data = []  # (article, spans, candidates)
         for q in gold:
             vector = embedder.embed_query(q.question)
