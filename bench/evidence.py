@@ -4,9 +4,9 @@
 
 For each question, the share whose gold evidence lies inside the passages given to the model
 (`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
-time: passage budget (characters), window size, weight of the question-term coverage, whether a chunk
-can offer several windows, and how many retrieved chunks they are cut from; and the wider reading a
-rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer windows, a larger
+time: passage budget (characters), window size, weight of the question-term coverage, a retrieval-rank
+prior, whether a chunk can offer several windows, and how many retrieved chunks they are cut from; and
+the wider reading a rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer windows, a larger
 budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of the tune half by
 default (an index built in a temporary folder). The answer cannot be right when the evidence is not
 there, so this bounds answer accuracy and is quick to measure.
@@ -40,6 +40,9 @@ VARIANTS = {
     "coverage weight 0.3": {"weight": 0.3},
     "one window per chunk": {"single": True},
     # how many retrieved chunks the windows are cut from (the default: `retrieval.k` = 6)
+    # a retrieval-rank prior on every sentence of a chunk (`EvidenceSettings.rank_weight / rank`)
+    "rank prior 0.05": {"rank": 0.05},
+    "rank prior 0.1": {"rank": 0.1},
     "4 retrieved chunks": {"k": 4},
     "10 retrieved chunks": {"k": 10},
     "a clear match (best window >= 0.95) reads its 2 best": {"strong": 0.95},
@@ -83,7 +86,7 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
         variant = replace(e, context_chars=v.get("budget", e.context_chars), window_chars=v.get("window", e.window_chars),
                           coverage_weight=v.get("weight", e.coverage_weight),
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
-                          strong_score=v.get("strong", e.strong_score))
+                          strong_score=v.get("strong", e.strong_score), rank_weight=v.get("rank", e.rank_weight))
         k = v.get("k", settings.retrieval.k)
         wide = r.wide_reading(e)
         if v.get("wide"):

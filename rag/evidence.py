@@ -88,7 +88,8 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
                       query_vector: np.ndarray | None = None) -> list[Window]:
     """Every candidate window of the hits. With `index` (the snapshot the hits came from), sentence
     cosines come from its sentence vectors (given `query_vector`), term weights from its IDF, and a
-    window ending with a colon can take the sentence it announces from past the chunk's end.
+    window ending with a colon can take the sentence it announces from past the chunk's end. With
+    `rank_weight`, a chunk's sentences also score `rank_weight / its retrieval rank`.
     Instruction-like sentences are dropped."""
     weights = question_weights(question, index)
     windows: list[Window] = []
@@ -96,7 +97,8 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
         sentences, cosines = _sentences(hit, index, query_vector)
         if not sentences:
             continue
-        scores = [cosine + settings.coverage_weight * coverage(text, weights)
+        prior = settings.rank_weight / hit.rank
+        scores = [prior + cosine + settings.coverage_weight * coverage(text, weights)
                   for (_, _, text), cosine in zip(sentences, cosines)]
         windows.extend(_chunk_windows(hit, sentences, cosines, scores, settings,
                                       index.source_text if index is not None else None))

@@ -223,6 +223,24 @@ def test_the_best_window_score_says_how_well_the_first_reading_matches(assistant
     assert best_score("Combien ?", [], settings, index) == 0.0
 
 
+def test_a_rank_prior_raises_each_window_by_its_chunks_rank(assistant_with):
+    """`rank_weight`: every window of the chunk ranked r scores `rank_weight / r` more; a large prior
+    puts the best-ranked chunk's windows first."""
+    a = assistant_with()
+    question = "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?"
+    vector = a.retriever.embedder.embed_query(question)
+    hits = a.retriever.search(question, k=6, query_vector=vector)
+    index = a.retriever.index
+    plain = candidate_windows(question, hits, EvidenceSettings(), index, vector)
+    ranked = candidate_windows(question, hits, EvidenceSettings(rank_weight=0.1), index, vector)
+    assert len(plain) == len(ranked) > 0
+    for p, r in zip(plain, ranked):
+        assert (p.hit.rank, p.start, p.end) == (r.hit.rank, r.start, r.end)
+        assert r.score == pytest.approx(p.score + 0.1 / p.hit.rank)
+    passages = select_passages(question, hits, EvidenceSettings(rank_weight=10.0), index, vector)
+    assert passages[-1].retrieval_rank == 1  # the best, numbered last
+
+
 def test_a_clear_match_reads_only_its_best_passages(assistant_with):
     """A question whose best window scores at least `strong_score` reads its `strong_passages` best
     windows (the best last); below it, up to `max_passages`."""
