@@ -6,10 +6,10 @@ For each question, the share whose gold evidence lies inside the passages given 
 (`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
 time: passage budget (characters), window size, weight of the question-term coverage, a retrieval-rank
 prior, whether a chunk can offer several windows, and how many retrieved chunks they are cut from; and
-the wider reading a rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer windows, a larger
-budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of the tune half by
-default (an index built in a temporary folder). The answer cannot be right when the evidence is not
-there, so this bounds answer accuracy and is quick to measure.
+the wider reading a rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer
+windows, a larger budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of
+the tune half by default (an index built in a temporary folder). The answer cannot be right when the
+evidence is not there, so this bounds answer accuracy and is quick to measure.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ VARIANTS = {
     "coverage weight 0": {"weight": 0.0},
     "coverage weight 0.3": {"weight": 0.3},
     "one window per chunk": {"single": True},
-    # how many retrieved chunks the windows are cut from (the default: `retrieval.k` = 6)
     # a retrieval-rank prior on every sentence of a chunk (`EvidenceSettings.rank_weight / rank`)
     "rank prior 0.05": {"rank": 0.05},
     "rank prior 0.1": {"rank": 0.1},
+    # how many retrieved chunks the windows are cut from (the default: `retrieval.k` = 6)
     "4 retrieved chunks": {"k": 4},
     "10 retrieved chunks": {"k": 10},
     "a clear match (best window >= 0.95) reads its 2 best": {"strong": 0.95},

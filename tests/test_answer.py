@@ -224,8 +224,8 @@ def test_the_best_window_score_says_how_well_the_first_reading_matches(assistant
 
 
 def test_a_rank_prior_raises_each_window_by_its_chunks_rank(assistant_with):
-    """`rank_weight`: every window of the chunk ranked r scores `rank_weight / r` more; a large prior
-    puts the best-ranked chunk's windows first."""
+    """`rank_weight`: every window of the chunk ranked r scores `rank_weight / r` more; with a large
+    prior the best passage (numbered last) comes from the chunk ranked first."""
     a = assistant_with()
     question = "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?"
     vector = a.retriever.embedder.embed_query(question)
