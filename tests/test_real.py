@@ -90,6 +90,22 @@ def test_warming_up_puts_the_prompt_prefix_in_the_cache_before_the_first_questio
     assert prefix > 150 and result.cached_tokens >= prefix - 5
 
 
+def test_each_generated_token_records_how_sure_the_model_was_without_changing_the_text(assistant):
+    from rag.llm import GenerationStats
+
+    messages = [{"role": "user", "content": "Réponds par un seul mot : quelle est la capitale de la France ?"}]
+    stats = GenerationStats()
+    text = "".join(assistant.llm.stream(messages, 8, 0.0, stats))
+    assert "Paris" in text
+    # one probability per token streamed, plus the end-of-answer token when the model stopped by itself
+    assert stats.completion_tokens <= len(stats.top_probs) <= stats.completion_tokens + 1
+    assert all(0.0 < p <= 1.0 for p in stats.top_probs) and max(stats.top_probs) > 0.9
+    llm = assistant.llm  # the same prompt completed by llama.cpp without the recording processor
+    plain = llm._llama.create_completion(llm.tokenize(llm.format_chat(messages)), max_tokens=8, temperature=0.0,
+                                         top_k=1, stream=True, stop=llm._stop)
+    assert "".join(part["choices"][0]["text"] for part in plain) == text
+
+
 def test_english_questions_get_english_answers(assistant):
     result = assistant.answer("What is the name of OpenAI's own computing infrastructure?")
     assert not result.abstained and "Stargate" in result.text

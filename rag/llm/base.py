@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Messages = list[dict[str, str]]
 
@@ -17,6 +17,9 @@ class GenerationStats:
     completion_tokens: int = 0
     prefill_ms: float = 0.0  # call start to first token
     decode_ms: float = 0.0  # first token to last
+    # at each generated token, the probability the model gave its most likely next token (how sure it
+    # was); filled by the llama.cpp backend, empty for a server (bench/confidence.py reads it)
+    top_probs: list[float] = field(default_factory=list)
 
 
 class LLM(ABC):

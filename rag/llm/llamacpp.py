@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from rag.errors import MissingDependency, ModelError
 from rag.llm.base import LLM, GenerationStats, Messages
@@ -89,9 +91,12 @@ class LlamaCppLLM(LLM):
         stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens)
         start = time.perf_counter()
         first = None
+        from llama_cpp import LogitsProcessorList
+
         for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
                                                   top_k=1 if temperature == 0 else 40, stream=True,
-                                                  stop=self._stop):
+                                                  stop=self._stop,
+                                                  logits_processor=LogitsProcessorList([_top_prob(stats)])):
             text = part["choices"][0]["text"]
             if first is None:
                 first = time.perf_counter()
@@ -100,6 +105,16 @@ class LlamaCppLLM(LLM):
             if text:
                 yield text
         stats.decode_ms = (time.perf_counter() - (first or start)) * 1000
+
+
+def _top_prob(stats: GenerationStats) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A logits processor that leaves the logits as they are and records, in `stats.top_probs`, the
+    softmax probability of the most likely next token (1 / Σ exp(logit − max))."""
+    def record(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        stats.top_probs.append(float(1.0 / np.exp(scores - scores.max()).sum()))
+        return scores
+
+    return record
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -1,0 +1,129 @@
+"""Is the model less sure when its answer is wrong? Token probabilities against right and wrong answers.
+
+    python bench/confidence.py [--piaf-articles 40] [--piaf-questions 200] [--split tune] [--no-piaf]
+
+Answers the seed gold set (over the project's index) and a PIAF dev slice of the tune half (indexed in a
+temporary folder) with the default pipeline, recording at each generated token the probability the model
+gave its most likely next token (`GenerationStats.top_probs`, llama.cpp backend). For the answerable
+questions answered in one generation (no retry; the disagreement questions, judged on naming every
+side, left out), it prints how well four summaries of those probabilities separate right answers from
+wrong ones: the area under the ROC curve (0.5 = no better than chance; 1 = every right answer is surer
+than every wrong one), and how many right and wrong answers fall below a few thresholds. A summary that
+separated them well would be a reason to read more, or to refuse, when the model is unsure (issue 13,
+"when in doubt, read more"). Greedy decoding: the answers are those of `rag eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_line, piaf_half, save, table  # noqa: E402
+
+from rag.answer import Assistant  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.embedders import get_embedder  # noqa: E402
+from rag.evaluation import evaluate_question, load_gold  # noqa: E402
+from rag.llm import LLM, GenerationStats, Messages, open_llm  # noqa: E402
+from rag.support import get_scorer  # noqa: E402
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
+
+
+class RecordingLLM(LLM):
+    """The answering model, keeping the stats of every generation it runs."""
+
+    def __init__(self, llm: LLM) -> None:
+        self.llm, self.name, self.n_ctx, self.concurrency = llm, llm.name, llm.n_ctx, llm.concurrency
+        self.calls: list[GenerationStats] = []
+
+    def prompt_tokens(self, messages: Messages) -> int:
+        return self.llm.prompt_tokens(messages)
+
+    def stream(self, messages: Messages, max_tokens: int, temperature: float = 0.0,
+               stats: GenerationStats | None = None) -> Iterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        self.calls.append(stats)
+        yield from self.llm.stream(messages, max_tokens, temperature, stats)
+
+
+def summaries(probs: list[float]) -> dict[str, float]:
+    """Four ways to say how sure the model was of an answer (its end-of-answer token left out)."""
+    p = probs[:-1] if len(probs) > 1 else probs
+    logs = [math.log(max(x, 1e-9)) for x in p]
+    low = sorted(p)
+    return {"geometric mean": math.exp(sum(logs) / len(logs)), "lowest": low[0],
+            "mean of the 3 lowest": sum(low[:3]) / len(low[:3]),
+            "geometric mean of the first 5": math.exp(sum(logs[:5]) / len(logs[:5]))}
+
+
+def auroc(right: list[float], wrong: list[float]) -> float:
+    """The chance that a right answer scores above a wrong one (ties count half)."""
+    if not right or not wrong:
+        return float("nan")
+    wins = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r in right for w in wrong)
+    return wins / (len(right) * len(wrong))
+
+
+def answer_all(assistant: Assistant, llm: RecordingLLM, questions, judge) -> list[tuple[bool, dict[str, float]]]:
+    """(right, summaries) for each answerable question answered in one generation."""
+    rows, answers, by_id = [], {}, {q.id: q for q in questions}
+    for q in questions:
+        history = None
+        if q.follow_up and q.follow_up in answers:
+            history = [(by_id[q.follow_up].question, answers[q.follow_up].text)]
+        before = len(llm.calls)
+        record, answers[q.id] = evaluate_question(assistant, q, judge, history)
+        calls = llm.calls[before:]
+        if q.answerable and not record.abstained and len(calls) == 1 and calls[0].top_probs \
+                and record.type != "disagreement":
+            rows.append((record.alias_hit, summaries(calls[0].top_probs)))
+    return rows
+
+
+def report(name: str, rows: list[tuple[bool, dict[str, float]]]) -> list[dict]:
+    out = []
+    for summary in rows[0][1] if rows else []:
+        right = [s[summary] for ok, s in rows if ok]
+        wrong = [s[summary] for ok, s in rows if not ok]
+        row = {"set": name, "summary": summary, "right": len(right), "wrong": len(wrong),
+               "AUROC": round(auroc(right, wrong), 3)}
+        for t in THRESHOLDS:
+            row[f"< {t}: right/wrong"] = f"{sum(x < t for x in right)}/{sum(x < t for x in wrong)}"
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--piaf-articles", type=int, default=40)
+    ap.add_argument("--piaf-questions", type=int, default=200)
+    ap.add_argument("--split", choices=("tune", "test"), default="tune")
+    ap.add_argument("--no-piaf", action="store_true", help="the seed gold set only")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    settings = load_settings()
+    embedder = get_embedder(settings.embedder)
+    llm = RecordingLLM(open_llm(settings))
+    judge = get_scorer("lexical", embedder, llm, settings.verify)
+    assistant = Assistant.open(settings, llm=llm, embedder=embedder)
+    gold, _ = load_gold(settings.path(Path("eval/gold_fr.jsonl")))
+    rows = report("seed gold set", answer_all(assistant, llm, gold, judge))
+    if not args.no_piaf:
+        with piaf_half(settings, embedder, args.piaf_articles, args.piaf_questions, args.split) as (questions, retriever):
+            piaf = Assistant(settings, retriever, llm, judge)
+            rows += report(f"PIAF {args.split} half", answer_all(piaf, llm, questions, judge))
+    print(machine_line())
+    print(table(rows))
+    if rows:
+        print(save("confidence", {"rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
