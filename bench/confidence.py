@@ -28,7 +28,7 @@ from _common import machine_line, piaf_half, save, table  # noqa: E402
 from rag.answer import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evaluate_question, load_gold  # noqa: E402
+from rag.evaluation import load_gold, run  # noqa: E402
 from rag.llm import LLM, GenerationStats, Messages, open_llm  # noqa: E402
 from rag.support import get_scorer  # noqa: E402
 
@@ -48,6 +48,7 @@ class RecordingLLM(LLM):
     def stream(self, messages: Messages, max_tokens: int, temperature: float = 0.0,
                stats: GenerationStats | None = None) -> Iterator[str]:
         stats = stats if stats is not None else GenerationStats()
+        stats.top_probs = []  # ask the backend to record them
         self.calls.append(stats)
         yield from self.llm.stream(messages, max_tokens, temperature, stats)
 
@@ -71,16 +72,14 @@ def auroc(right: list[float], wrong: list[float]) -> float:
 
 
 def answer_all(assistant: Assistant, llm: RecordingLLM, questions, judge) -> list[tuple[bool, dict[str, float]]]:
-    """(right, summaries) for each answerable question answered in one generation."""
-    rows, answers, by_id = [], {}, {q.id: q for q in questions}
-    for q in questions:
-        history = None
-        if q.follow_up and q.follow_up in answers:
-            history = [(by_id[q.follow_up].question, answers[q.follow_up].text)]
-        before = len(llm.calls)
-        record, answers[q.id] = evaluate_question(assistant, q, judge, history)
-        calls = llm.calls[before:]
-        if q.answerable and not record.abstained and len(calls) == 1 and calls[0].top_probs \
+    """(right, summaries) for each answerable question answered in one generation, as `rag eval` asks
+    them (`rag.evaluation.run`: follow-ups with their lead question's exchange)."""
+    bounds = [len(llm.calls)]  # the generations of question i are llm.calls[bounds[i]:bounds[i + 1]]
+    records = run(assistant, questions, judge, progress=lambda done, total: bounds.append(len(llm.calls)))
+    rows = []
+    for record, start, end in zip(records, bounds, bounds[1:]):
+        calls = llm.calls[start:end]
+        if record.answerable and not record.abstained and len(calls) == 1 and calls[0].top_probs \
                 and record.type != "disagreement":
             rows.append((record.alias_hit, summaries(calls[0].top_probs)))
     return rows

@@ -94,7 +94,7 @@ def test_each_generated_token_records_how_sure_the_model_was_without_changing_th
     from rag.llm import GenerationStats
 
     messages = [{"role": "user", "content": "Réponds par un seul mot : quelle est la capitale de la France ?"}]
-    stats = GenerationStats()
+    stats = GenerationStats(top_probs=[])  # asked for
     text = "".join(assistant.llm.stream(messages, 8, 0.0, stats))
     assert "Paris" in text
     # one probability per token streamed, plus the end-of-answer token when the model stopped by itself
@@ -104,6 +104,8 @@ def test_each_generated_token_records_how_sure_the_model_was_without_changing_th
     plain = llm._llama.create_completion(llm.tokenize(llm.format_chat(messages)), max_tokens=8, temperature=0.0,
                                          top_k=1, stream=True, stop=llm._stop)
     assert "".join(part["choices"][0]["text"] for part in plain) == text
+    unasked = GenerationStats()
+    assert "".join(assistant.llm.stream(messages, 8, 0.0, unasked)) == text and unasked.top_probs is None
 
 
 def test_english_questions_get_english_answers(assistant):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Messages = list[dict[str, str]]
 
@@ -18,8 +18,9 @@ class GenerationStats:
     prefill_ms: float = 0.0  # call start to first token
     decode_ms: float = 0.0  # first token to last
     # at each generated token, the probability the model gave its most likely next token (how sure it
-    # was); filled by the llama.cpp backend, empty for a server (bench/confidence.py reads it)
-    top_probs: list[float] = field(default_factory=list)
+    # was): recorded only when the caller gives a list here (bench/confidence.py does; answers do not
+    # pay for it); the llama.cpp backend fills it, a server leaves it empty
+    top_probs: list[float] | None = None
 
 
 class LLM(ABC):

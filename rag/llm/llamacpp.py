@@ -91,12 +91,9 @@ class LlamaCppLLM(LLM):
         stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens)
         start = time.perf_counter()
         first = None
-        from llama_cpp import LogitsProcessorList
-
         for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
                                                   top_k=1 if temperature == 0 else 40, stream=True,
-                                                  stop=self._stop,
-                                                  logits_processor=LogitsProcessorList([_top_prob(stats)])):
+                                                  stop=self._stop, logits_processor=_recorder(stats)):
             text = part["choices"][0]["text"]
             if first is None:
                 first = time.perf_counter()
@@ -107,14 +104,21 @@ class LlamaCppLLM(LLM):
         stats.decode_ms = (time.perf_counter() - (first or start)) * 1000
 
 
-def _top_prob(stats: GenerationStats) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A logits processor that leaves the logits as they are and records, in `stats.top_probs`, the
-    softmax probability of the most likely next token (1 / Σ exp(logit − max))."""
+def _recorder(stats: GenerationStats) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """When the caller asked for them (`stats.top_probs` is a list), a logits processor that leaves the
+    logits as they are and records the softmax probability of the most likely next token
+    (1 / Σ exp(logit − max)); otherwise None, and generation does no extra work."""
+    if stats.top_probs is None:
+        return None
+    from llama_cpp import LogitsProcessorList
+
+    top_probs = stats.top_probs
+
     def record(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        stats.top_probs.append(float(1.0 / np.exp(scores - scores.max()).sum()))
+        top_probs.append(float(1.0 / np.exp(scores - scores.max()).sum()))
         return scores
 
-    return record
+    return LogitsProcessorList([record])
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
