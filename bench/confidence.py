@@ -1,6 +1,6 @@
 """Is the model less sure when its answer is wrong? Token probabilities against right and wrong answers.
 
-    python bench/confidence.py [--piaf-articles 40] [--piaf-questions 200] [--split tune] [--no-piaf]
+    python bench/confidence.py [--piaf-articles 40] [--piaf-questions 200] [--split tune] [--no-piaf] [--ask]
 
 Answers the seed gold set (over the project's index) and a PIAF dev slice of the tune half (indexed in a
 temporary folder) with the default pipeline, recording at each generated token the probability the model
@@ -11,6 +11,11 @@ wrong ones: the area under the ROC curve (0.5 = no better than chance; 1 = every
 than every wrong one), and how many right and wrong answers fall below a few thresholds. A summary that
 separated them well would be a reason to read more, or to refuse, when the model is unsure (issue 13,
 "when in doubt, read more"). Greedy decoding: the answers are those of `rag eval`.
+
+With `--ask`, the model is also asked, right after each reply, whether it gives exactly what the question
+asks as the cited passage says it (`ASK`), and a fifth row scores its preference for "Oui" over "Non"
+(`LlamaCppLLM.next_word_share`; the reply's KV cache is reused, so each question costs the turn's ~40
+tokens). The answers are unchanged: the question is asked after the reply is complete.
 """
 
 from __future__ import annotations
@@ -33,14 +38,22 @@ from rag.llm import LLM, GenerationStats, Messages, open_llm  # noqa: E402
 from rag.support import get_scorer  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
+ASK = ("Relis la question et les passages. Ta réponse donne-t-elle exactement ce que la question demande, "
+       "comme le dit le passage cité ? Réponds seulement par Oui ou Non.")
+YES, NO = ("Oui", "oui", "OUI"), ("Non", "non", "NON")
 
 
 class RecordingLLM(LLM):
-    """The answering model, keeping the stats of every generation it runs."""
+    """The answering model, keeping the stats of every generation it runs (and, with `ask`, the model's
+    "Oui" share when asked `ASK` about each reply, in `asked`)."""
 
-    def __init__(self, llm: LLM) -> None:
+    def __init__(self, llm: LLM, ask: bool = False) -> None:
         self.llm, self.name, self.n_ctx, self.concurrency = llm, llm.name, llm.n_ctx, llm.concurrency
         self.calls: list[GenerationStats] = []
+        self.asked: dict[int, float] = {}  # the index of a call in `calls` → its "Oui" share
+        self.ask = ask
+        if ask and not hasattr(llm, "next_word_share"):
+            raise SystemExit("--ask needs the llama.cpp backend (next-token probabilities)")
 
     def prompt_tokens(self, messages: Messages) -> int:
         return self.llm.prompt_tokens(messages)
@@ -50,7 +63,13 @@ class RecordingLLM(LLM):
         stats = stats if stats is not None else GenerationStats()
         stats.top_probs = []  # ask the backend to record them
         self.calls.append(stats)
-        yield from self.llm.stream(messages, max_tokens, temperature, stats)
+        parts = []
+        for part in self.llm.stream(messages, max_tokens, temperature, stats):
+            parts.append(part)
+            yield part
+        if self.ask:
+            turn = [{"role": "assistant", "content": "".join(parts)}, {"role": "user", "content": ASK}]
+            self.asked[len(self.calls) - 1] = self.llm.next_word_share(messages + turn, YES, NO)
 
 
 def summaries(probs: list[float]) -> dict[str, float]:
@@ -81,7 +100,10 @@ def answer_all(assistant: Assistant, llm: RecordingLLM, questions, judge) -> lis
         calls = llm.calls[start:end]
         if record.answerable and not record.abstained and len(calls) == 1 and calls[0].top_probs \
                 and record.type != "disagreement":
-            rows.append((record.alias_hit, summaries(calls[0].top_probs)))
+            sure = summaries(calls[0].top_probs)
+            if start in llm.asked:
+                sure["asked: Oui rather than Non"] = llm.asked[start]
+            rows.append((record.alias_hit, sure))
     return rows
 
 
@@ -104,12 +126,13 @@ def main() -> None:
     ap.add_argument("--piaf-questions", type=int, default=200)
     ap.add_argument("--split", choices=("tune", "test"), default="tune")
     ap.add_argument("--no-piaf", action="store_true", help="the seed gold set only")
+    ap.add_argument("--ask", action="store_true", help="also ask the model whether each reply is right (ASK)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     settings = load_settings()
     embedder = get_embedder(settings.embedder)
-    llm = RecordingLLM(open_llm(settings))
+    llm = RecordingLLM(open_llm(settings), ask=args.ask)
     judge = get_scorer("lexical", embedder, llm, settings.verify)
     assistant = Assistant.open(settings, llm=llm, embedder=embedder)
     gold, _ = load_gold(settings.path(Path("eval/gold_fr.jsonl")))

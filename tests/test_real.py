@@ -108,6 +108,17 @@ def test_each_generated_token_records_how_sure_the_model_was_without_changing_th
     assert "".join(assistant.llm.stream(messages, 8, 0.0, unasked)) == text and unasked.top_probs is None
 
 
+
+def test_the_models_yes_or_no_share_agrees_with_what_it_replies(assistant):
+    llm = assistant.llm
+    shares = {}
+    for question in ("Paris est-elle la capitale de la France ?", "Madrid est-elle en Italie ?"):
+        messages = [{"role": "user", "content": "Réponds seulement par Oui ou Non : " + question}]
+        shares[question] = llm.next_word_share(messages, ("Oui", "oui"), ("Non", "non"))
+        reply = "".join(llm.stream(messages, 4))  # greedy: the likelier first word is the one written
+        assert reply.startswith("Oui") == (shares[question] > 0.5), (reply, shares[question])
+    assert shares["Paris est-elle la capitale de la France ?"] > 0.9 > 0.5 > shares["Madrid est-elle en Italie ?"]
+
 def test_english_questions_get_english_answers(assistant):
     result = assistant.answer("What is the name of OpenAI's own computing infrastructure?")
     assert not result.abstained and "Stargate" in result.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +102,29 @@ class LlamaCppLLM(LLM):
             if text:
                 yield text
         stats.decode_ms = (time.perf_counter() - (first or start)) * 1000
+
+    def next_word_share(self, messages: Messages, yes: Sequence[str], no: Sequence[str]) -> float:
+        """How much the model prefers to start its reply to `messages` with one of the `yes` words rather
+        than one of the `no` words: p(yes) / (p(yes) + p(no)), from the first tokens of those words at the
+        reply's first step (a one-token completion; a prompt extending the previous call's reuses its KV
+        cache, so asking about a reply just written costs only the new turn's tokens)."""
+        first = {w: self.tokenize(w)[0] for w in (*yes, *no)}
+        yes_ids, no_ids = sorted({first[w] for w in yes}), sorted({first[w] for w in no})
+        shares: list[float] = []
+
+        def read(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            if not shares:
+                z = np.exp(scores - scores.max())
+                shares.append(float(z[yes_ids].sum() / (z[yes_ids].sum() + z[no_ids].sum())))
+            return scores
+
+        from llama_cpp import LogitsProcessorList
+
+        for _ in self._llama.create_completion(self.tokenize(self.format_chat(messages)), max_tokens=1,
+                                               temperature=0.0, top_k=1, stream=True,
+                                               logits_processor=LogitsProcessorList([read])):
+            pass
+        return shares[0]
 
 
 def _recorder(stats: GenerationStats) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
