@@ -108,7 +108,6 @@ def test_each_generated_token_records_how_sure_the_model_was_without_changing_th
     assert "".join(assistant.llm.stream(messages, 8, 0.0, unasked)) == text and unasked.top_probs is None
 
 
-
 def test_the_models_yes_or_no_share_agrees_with_what_it_replies(assistant):
     llm = assistant.llm
     shares = {}
