@@ -101,8 +101,7 @@ def test_each_generated_token_records_how_sure_the_model_was_without_changing_th
     assert stats.completion_tokens <= len(stats.top_probs) <= stats.completion_tokens + 1
     assert all(0.0 < p <= 1.0 for p in stats.top_probs) and max(stats.top_probs) > 0.9
     llm = assistant.llm  # the same prompt completed by llama.cpp without the recording processor
-    plain = llm._llama.create_completion(llm.tokenize(llm.format_chat(messages)), max_tokens=8, temperature=0.0,
-                                         top_k=1, stream=True, stop=llm._stop)
+    plain = llm._complete(llm.tokenize(llm.format_chat(messages)), 8, 0.0, None)
     assert "".join(part["choices"][0]["text"] for part in plain) == text
     unasked = GenerationStats()
     assert "".join(assistant.llm.stream(messages, 8, 0.0, unasked)) == text and unasked.top_probs is None
@@ -117,6 +116,7 @@ def test_the_models_yes_or_no_share_agrees_with_what_it_replies(assistant):
         reply = "".join(llm.stream(messages, 4))  # greedy: the likelier first word is the one written
         assert reply.startswith("Oui") == (shares[question] > 0.5), (reply, shares[question])
     assert shares["Paris est-elle la capitale de la France ?"] > 0.9 > 0.5 > shares["Madrid est-elle en Italie ?"]
+
 
 def test_english_questions_get_english_answers(assistant):
     result = assistant.answer("What is the name of OpenAI's own computing infrastructure?")

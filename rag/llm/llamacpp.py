@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.errors import MissingDependency, ModelError
 from rag.llm.base import LLM, GenerationStats, Messages
+
+if TYPE_CHECKING:
+    from llama_cpp import LogitsProcessorList
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +95,7 @@ class LlamaCppLLM(LLM):
         stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens)
         start = time.perf_counter()
         first = None
-        for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
-                                                  top_k=1 if temperature == 0 else 40, stream=True,
-                                                  stop=self._stop, logits_processor=_recorder(stats)):
+        for part in self._complete(tokens, max_tokens, temperature, _recorder(stats)):
             text = part["choices"][0]["text"]
             if first is None:
                 first = time.perf_counter()
@@ -108,8 +110,7 @@ class LlamaCppLLM(LLM):
         than one of the `no` words: p(yes) / (p(yes) + p(no)), from the first tokens of those words at the
         reply's first step (a one-token completion; a prompt extending the previous call's reuses its KV
         cache, so asking about a reply just written costs only the new turn's tokens)."""
-        first = {w: self.tokenize(w)[0] for w in (*yes, *no)}
-        yes_ids, no_ids = sorted({first[w] for w in yes}), sorted({first[w] for w in no})
+        yes_ids, no_ids = (sorted({self.tokenize(w)[0] for w in words}) for words in (yes, no))
         shares: list[float] = []
 
         def read(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -120,14 +121,19 @@ class LlamaCppLLM(LLM):
 
         from llama_cpp import LogitsProcessorList
 
-        for _ in self._llama.create_completion(self.tokenize(self.format_chat(messages)), max_tokens=1,
-                                               temperature=0.0, top_k=1, stream=True,
-                                               logits_processor=LogitsProcessorList([read])):
+        for _ in self._complete(self.tokenize(self.format_chat(messages)), 1, 0.0, LogitsProcessorList([read])):
             pass
         return shares[0]
 
+    def _complete(self, tokens: list[int], max_tokens: int, temperature: float,
+                  processor: LogitsProcessorList | None) -> Iterator[dict]:
+        """llama.cpp's streamed completion of `tokens` (greedy at temperature 0), through `processor`."""
+        return self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=temperature,
+                                             top_k=1 if temperature == 0 else 40, stream=True, stop=self._stop,
+                                             logits_processor=processor)
 
-def _recorder(stats: GenerationStats) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+
+def _recorder(stats: GenerationStats) -> LogitsProcessorList | None:
     """When the caller asked for them (`stats.top_probs` is a list), a logits processor that leaves the
     logits as they are and records the softmax probability of the most likely next token
     (1 / Σ exp(logit − max)); otherwise None, and generation does no extra work."""
