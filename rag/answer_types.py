@@ -94,6 +94,14 @@ _OPEN = re.compile(r"\b(qui|que|qu|quoi|quel|quelle|quels|quelles|lequel|laquell
                    r"comment|pourquoi|où|quand|what|which|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
 
 
+_WHY = re.compile(r"\b(pourquoi|pour quelle raison|why)\b", re.IGNORECASE)
+
+
+def asks_why(question: str) -> bool:
+    """Does the question ask for a reason ("Pourquoi…", "Pour quelle raison…", "Why…")?"""
+    return bool(_WHY.search(question))
+
+
 def is_yes_no(question: str) -> bool:
     """Is it a closed question ("Moab est-il un désert ?", "Est-ce que…", "Is the MOU binding?")? Its
     answer may rightly repeat the question's words. A question word anywhere makes it open ("Sous

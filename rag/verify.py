@@ -12,7 +12,8 @@ stands and, if not, why. Each test is a small public function:
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
   aux entreprises" when only the Azure passage speaks of companies);
 - `restates`: a sentence that only repeats the question's own words, or copies a heading of the
-  article, answers nothing ("La poutine parfaite représente la poutine parfaite.");
+  article, answers nothing ("La poutine parfaite représente la poutine parfaite."); nor does one that
+  restates a why-question's premise with a word or two added, giving no reason;
 - `gives_asked_type`: a question asking for a date, an amount, a percentage or a place is answered
   only by a sentence holding one, taken from its passage and not from the question ("Quand … ?"
   answered "Microsoft perçoit 20 % des revenus" gives no date).
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, expected_type, is_yes_no, mentions, quantities, question_gives
+from rag.answer_types import AnswerType, asks_why, expected_type, is_yes_no, mentions, quantities, question_gives
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -174,13 +175,17 @@ def _headings(passage: Passage, index: "Index | None") -> list[str]:
     return [line for line in lines if line and len(line.split()) <= 10 and line[-1] not in ".!?:;…»\")"]
 
 
-def restates(question: str, sentence: Sentence, passages: list[Passage], index: "Index | None" = None) -> bool:
+def restates(question: str, sentence: Sentence, passages: list[Passage], index: "Index | None" = None,
+             reason_terms: int = 0) -> bool:
     """Does the sentence say nothing beyond the question's words and a heading of its passages? "La
     poutine parfaite représente la poutine parfaite" to "Que représente la poutine parfaite ?", or
-    "Deux visions de l'intelligence artificielle" copied from a section heading."""
+    "Deux visions de l'intelligence artificielle" copied from a section heading. To a why-question, a
+    sentence adding fewer than `reason_terms` words of its own restates the premise without a reason."""
     own = set(tokenize(sentence.text)) - set(tokenize(question))
     if not own:
         return not is_yes_no(question)  # "Moab est un désert." answers "Moab est-il un désert ?"
+    if len(own) < reason_terms and asks_why(question):
+        return True
     for p in passages:
         if p.number in sentence.attributed:
             for heading in _headings(p, index):
@@ -223,7 +228,7 @@ class Verifier:
         supported = [s for s in parsed.sentences if s.supported]
         if not supported:
             verdict.reason = Reason.UNSUPPORTED
-        elif all(restates(question, s, passages, index) for s in supported):
+        elif all(restates(question, s, passages, index, self.settings.reason_terms) for s in supported):
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE

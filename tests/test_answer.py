@@ -418,6 +418,24 @@ def test_an_answer_without_the_asked_type_is_asked_again_on_a_passage_that_holds
     assert refused.abstained and refused.reason is Reason.WRONG_TYPE
 
 
+def test_an_answer_to_a_why_question_restating_its_premise_gives_no_reason(assistant_with):
+    from rag.verify import restates
+
+    question = "Pourquoi Sam Altman a-t-il abandonné son projet de restructuration ?"
+    premise = Sentence("Sam Altman a récemment abandonné un projet controversé de restructuration", [1],
+                       supported=True, attributed=[1])
+    reason = Sentence("Sam Altman a abandonné le projet face à l'opposition des investisseurs", [1],
+                      supported=True, attributed=[1])
+    assert restates(question, premise, [], reason_terms=3) and not restates(question, reason, [], reason_terms=3)
+    assert not restates(question, premise, [], reason_terms=0)  # off
+    assert not restates("Qu'a fait Sam Altman récemment ?", premise, [], reason_terms=3)  # no reason asked
+    asked = "Pourquoi le conseil a-t-il renvoyé Sam Altman ?"
+    a = assistant_with("Le conseil a renvoyé Sam Altman fin 2023 [1].", "Le conseil a renvoyé Sam Altman [1].",
+                       "Je ne sais pas.")
+    refused = a.answer(asked)
+    assert refused.abstained and len(a.llm.prompts) > 1, "a premise restated is asked again, then refused"
+
+
 def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     from rag.verify import gives_asked_type, restates
 
