@@ -121,11 +121,12 @@ class VerifySettings:
     # rag.disagreement: a passage sentence speaks of the question's subject when it holds this share of
     # the question's content words (chosen so that no gold-set answer gains a false disagreement)
     disagreement_topic_share: float = 0.5
-    # an answer to "pourquoi"/"why" adding fewer words than this to the question's restates its premise and
-    # gives no reason ("Sam Altman a récemment abandonné un projet controversé de restructuration" to "Pourquoi
-    # Sam Altman a-t-il abandonné son projet de restructuration ?"). Chosen on the gold set and the PIAF tune
-    # half (and 120 open-ended questions of its first 40 articles): every right answer to a why-question there
-    # adds 3 words or more, and fewer marks only wrong answers (4) and an unanswerable question; 0 = off
+    # a sentence answering "pourquoi"/"why" with fewer words of its own than this (words the question does
+    # not hold) restates the question's premise and gives no reason ("Sam Altman a récemment abandonné un
+    # projet controversé de restructuration" to "Pourquoi Sam Altman a-t-il abandonné son projet de
+    # restructuration ?"). Chosen on the gold set and the PIAF tune half (with 120 open-ended questions of
+    # its first 40 articles): every right answer to a why-question there adds 3 words or more; the answers
+    # adding fewer were 4 wrong ones and an unanswerable question answered. 0 = off
     reason_terms: int = 3
 
 
