@@ -66,12 +66,14 @@ class GoldQuestion:
 
 @dataclass
 class GoldError:
-    line: int
+    line: int  # 0: found after loading, named by `question`
     message: str
     skipped: bool = True  # False: the question was kept, the problem is only noted
+    question: str = ""
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" + (" (skipped)" if self.skipped else "")
+        where = f"line {self.line}" if self.line else f"question {self.question}"
+        return f"{where}: {self.message}" + (" (skipped)" if self.skipped else "")
 
 
 def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldError]]:
@@ -161,6 +163,21 @@ def evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]:
             if at >= 0:
                 spans.append((source_id, at, at + len(quote)))
     return spans
+
+
+def unscorable(questions: list[GoldQuestion], index: Index) -> list[GoldError]:
+    """Answerable questions none of whose aliases is in their evidence's source as whole words (an alias
+    cut mid-word, a typo): no answer taken from the articles can be scored right. Kept, and noted."""
+    by_path = {s.path: s.id for s in index.sources.values()}
+    errors = []
+    for q in questions:
+        source_id = by_path.get(q.source)
+        if q.answerable and q.answers and source_id is not None \
+                and not contains_alias(index.source_text(source_id), q.answers):
+            errors.append(GoldError(0, f"no answer alias is in {q.source} as whole words: it can never be scored "
+                                       "right", skipped=False, question=q.id))
+            logger.warning("question %s: no answer alias is in %s as whole words", q.id, q.source)
+    return errors
 
 
 def holds(source_id: str, start: int, end: int, spans: list[tuple[str, int, int]]) -> bool:
@@ -373,6 +390,7 @@ def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, l
         ids = {q.id for q in chosen}
         leads = [q for q in questions if any(c.follow_up == q.id for c in chosen) and q.id not in ids]
         questions = leads + chosen
+    errors = errors + unscorable(questions, assistant.retriever.index)
     results = run(assistant, questions, judge, k, progress)
     return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summarise(results), results, errors)
 

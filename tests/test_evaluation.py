@@ -171,6 +171,23 @@ def test_a_fact_stated_in_two_places_counts_in_either():
     assert not holds("a", 10, 38, spans) and not holds("b", 12, 38, spans)
 
 
+def test_a_gold_line_whose_aliases_its_source_cannot_match_is_noted():
+    from types import SimpleNamespace
+
+    from rag.evaluation import unscorable
+
+    texts = {"a": "En échange, Microsoft obtient : - Exclusivité Cloud sur Azure. - Partage des revenus."}
+    index = SimpleNamespace(sources={"a": SimpleNamespace(id="a", path="a.txt")}, source_text=texts.__getitem__)
+    cut = GoldQuestion(id="o05", question="Quels avantages ?", answers=["xclusivité cloud", "artage des revenus"],
+                       source="a.txt")
+    whole = GoldQuestion(id="o06", question="Quels avantages ?", answers=["exclusivité cloud"], source="a.txt")
+    elsewhere = GoldQuestion(id="o07", question="Quoi ?", answers=["absent"], source="other.txt")
+    refused = GoldQuestion(id="u01", question="Quoi ?", answerable=False)
+    errors = unscorable([cut, whole, elsewhere, refused], index)
+    assert [(e.question, e.skipped) for e in errors] == [("o05", False)]
+    assert str(errors[0]).startswith("question o05: no answer alias is in a.txt")
+
+
 def test_figures_by_question_type_and_language():
     rows = [result(alias=True), result(alias=False), result(abstained=True, alias=False),
             result(answerable=False, abstained=True), result(answerable=False, abstained=False)]
