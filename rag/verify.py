@@ -30,7 +30,7 @@ from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage
-from rag.language import detect_language, is_abstention
+from rag.language import is_abstention
 from rag.lexical import question_terms, tokenize
 from rag.support import SupportScorer
 
@@ -134,11 +134,11 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     """Does the evidence the answer rests on, read in the chunk it was cut from, hold one of the
     question's distinctive terms (found in at most `rare_share` of the chunks)? The answer itself is not
     counted: a model can echo the question's words. "Quel est le budget de Stargate ?" answered from a
-    passage about Azure's revenue fails: no chunk the answer rests on says "Stargate". A question in
-    another language than its evidence ("Why does OpenAI build data centers?" over French articles) is
-    judged on the terms the articles use at all (names, shared words): its own words cannot be there."""
-    across = bool(passages) and detect_language(question) != detect_language(passages[-1].text)
-    rare = index.lexical.rare_terms(question, rare_share, seen_only=across)
+    passage about Azure's revenue fails: no chunk the answer rests on says "Stargate". Only the terms the
+    articles use at all count: a word no article holds cannot tell one passage from another ("Comment
+    Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"; an English question's own
+    words over French articles, where names and shared words remain)."""
+    rare = index.lexical.rare_terms(question, rare_share, seen_only=True)
     if not rare:
         return True
     used = {n for s in sentences if s.supported for n in s.attributed}
