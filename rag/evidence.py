@@ -12,7 +12,8 @@ question, where a small model reads most closely).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -152,8 +153,8 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
         variants = [window]
         if window[-1][2].rstrip().endswith(":"):
             # the completed window first; the window as grown if the completed one is over budget
-            following = sentences[hi + 1] if hi + 1 < len(sentences) else _next_sentence(source_text, hit, window[-1][1])
-            variants.insert(0, _complete(window, sentences[seed], following, s.window_chars))
+            following = _following(sentences, hi, source_text, hit)
+            variants.insert(0, _complete(window, sentences[seed], following, s.window_chars, s.context_chars))
         out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
                           # its sentences are sentences[lo:], and one past the chunk has no cosine here
                           tuple(cosines[lo:lo + len(w)])) for w in variants)
@@ -186,12 +187,33 @@ def _next_sentence(source_text: Callable[[str], str] | None, hit: Hit, end: int)
     return end + spans[0].start, end + spans[0].end, text
 
 
-def _complete(window: list[Span], seed: Span, following: Span | None, window_chars: int) -> list[Span]:
-    """A window ending with a colon announces what follows ("… dans trois domaines clés :"): add the next
-    sentence when it fits in `window_chars`, or in any case when the announcing sentence is the seed."""
-    if following is not None and (window[-1] is seed or following[1] - window[0][0] <= window_chars):
-        return [*window, following]
-    return window
+def _following(sentences: list[Span], hi: int, source_text: Callable[[str], str] | None, hit: Hit) -> Iterator[Span]:
+    """The sentences after `sentences[hi]`: the chunk's own, then the source's past the chunk's end."""
+    yield from sentences[hi + 1:]
+    end = sentences[-1][1]
+    while (span := _next_sentence(source_text, hit, end)) is not None:
+        yield span
+        end = span[1]
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-–—•*·▪]|\d{1,2}[.)])\s")
+
+
+def _complete(window: list[Span], seed: Span, following: Iterator[Span], window_chars: int,
+              list_chars: int) -> list[Span]:
+    """A window ending with a colon announces what follows ("… dans trois domaines clés :"): it takes the
+    next sentence, and when that is the first item of a list ("- …"), the list's next items while the
+    window fits in `list_chars` (the window as grown stays a candidate when this one is over budget)."""
+    first = next(following, None)
+    if first is None:
+        return window
+    completed = [*window, first]
+    if _LIST_ITEM.match(first[2]):
+        for item in following:
+            if not _LIST_ITEM.match(item[2]) or item[1] - window[0][0] > list_chars:
+                break
+            completed.append(item)
+    return completed
 
 
 def near_duplicates(a: str, b: str, overlap: float) -> bool:

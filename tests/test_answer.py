@@ -250,8 +250,8 @@ def test_a_clear_match_reads_only_its_best_passages(assistant_with):
     hits = a.retriever.search(question, k=6, query_vector=vector)
     index = a.retriever.index
 
-    def read(**settings) -> list[Passage]:
-        return select_passages(question, hits, EvidenceSettings(**settings), index, vector)
+    def read(**settings) -> list[Passage]:  # a budget for more than two passages, the list "obtient :" announces included
+        return select_passages(question, hits, EvidenceSettings(context_chars=2000, **settings), index, vector)
 
     everything = read(strong_score=None)
     best = best_score(question, hits, EvidenceSettings(), index, vector)
@@ -265,7 +265,7 @@ def test_a_clear_match_reads_two_passages_unless_the_question_asks_a_figure(assi
     """With `strong_score` set, the prompt of a clear match holds two passages; a question asking an
     amount keeps every source in view, for the disagreement check."""
     a = assistant_with("x [1].", "y [1].")
-    a.settings.evidence = replace(a.settings.evidence, strong_score=0.0, strong_passages=2)
+    a.settings.evidence = replace(a.settings.evidence, strong_score=0.0, strong_passages=2, context_chars=2000)
     a.answer("Qui a noué des alliances avec SoftBank et Oracle ?")
     assert "[2]" in a.llm.prompts[0] and "[3]" not in a.llm.prompts[0]
     first = len(a.llm.prompts)  # the prompts of the first question's retries are before it
@@ -286,7 +286,8 @@ def test_instruction_like_sentences_never_reach_the_prompt(assistant_with, seede
 
 @pytest.mark.parametrize("filler", [0, 10])
 def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, seeded_project, filler):
-    """The list after "trois domaines :" stays with it, within the chunk or past its end."""
+    """The list after "trois domaines :" stays with it, all its items and no more, within the chunk or past
+    its end."""
     for f in seeded_project.sources_path.iterdir():
         f.unlink()
     lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
@@ -303,7 +304,8 @@ def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, s
     index = a.retriever.index
     passages = select_passages(question, hits, EvidenceSettings(window_chars=80), index)
     announcing = [p for p in passages if "trois domaines clés :" in p.text]
-    assert announcing and "Littératie numérique" in announcing[0].text
+    assert announcing and "Littératie numérique" in announcing[0].text and "Santé rurale" in announcing[0].text
+    assert "suite parle de météo" not in announcing[0].text
     span = index.source_text(announcing[0].source_id)[announcing[0].start:announcing[0].end]
     assert " ".join(span.split()) == announcing[0].text
 
