@@ -154,7 +154,7 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
         if window[-1][2].rstrip().endswith(":"):
             # the completed window first; the window as grown if the completed one is over budget
             following = _following(sentences, hi, source_text, hit)
-            variants.insert(0, _complete(window, sentences[seed], following, s.window_chars, s.context_chars))
+            variants.insert(0, _complete(window, following, s.context_chars))
         out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
                           # its sentences are sentences[lo:], and one past the chunk has no cosine here
                           tuple(cosines[lo:lo + len(w)])) for w in variants)
@@ -199,8 +199,7 @@ def _following(sentences: list[Span], hi: int, source_text: Callable[[str], str]
 _LIST_ITEM = re.compile(r"\s*(?:[-–—•*·▪]|\d{1,2}[.)])\s")
 
 
-def _complete(window: list[Span], seed: Span, following: Iterator[Span], window_chars: int,
-              list_chars: int) -> list[Span]:
+def _complete(window: list[Span], following: Iterator[Span], list_chars: int) -> list[Span]:
     """A window ending with a colon announces what follows ("… dans trois domaines clés :"): it takes the
     next sentence, and when that is the first item of a list ("- …"), the list's next items while the
     window fits in `list_chars` (the window as grown stays a candidate when this one is over budget)."""
