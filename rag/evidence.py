@@ -22,6 +22,7 @@ import numpy as np
 from rag.chunking import split_sentences
 from rag.config import EvidenceSettings
 from rag.errors import IndexDamaged
+from rag.furniture import is_furniture
 from rag.injection import is_instruction
 from rag.lexical import tokenize
 from rag.metadata import ArticleMeta
@@ -91,7 +92,7 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
     cosines come from its sentence vectors (given `query_vector`), term weights from its IDF, and a
     window ending with a colon can take the sentence it announces from past the chunk's end. With
     `rank_weight`, a chunk's sentences also score `rank_weight / its retrieval rank`.
-    Instruction-like sentences are dropped."""
+    Instruction-like sentences and page furniture ("cliquez ici") are dropped."""
     weights = question_weights(question, index)
     windows: list[Window] = []
     for hit in hits:
@@ -121,7 +122,8 @@ def coverage(text: str, weights: dict[str, float]) -> float:
 
 
 def _sentences(hit: Hit, index: "Index | None", query_vector: np.ndarray | None) -> tuple[list[Span], list[float]]:
-    """The chunk's sentences (instruction-like ones dropped) as source spans, with their cosines."""
+    """The chunk's sentences (instruction-like ones and page furniture dropped) as source spans, with their
+    cosines."""
     c = hit.chunk
     spans = split_sentences(c.text)
     if index is not None and query_vector is not None:
@@ -136,6 +138,9 @@ def _sentences(hit: Hit, index: "Index | None", query_vector: np.ndarray | None)
         text = c.text[span.start:span.end]
         if is_instruction(text):
             logger.warning("dropped an instruction-like sentence from %s: %r", hit.source.path, text[:80])
+            continue
+        if is_furniture(text):
+            logger.debug("dropped page furniture from %s: %r", hit.source.path, text[:80])
             continue
         sentences.append((c.start + span.start, c.start + span.end, text))
         kept.append(float(cosine))
@@ -182,7 +187,7 @@ def _next_sentence(source_text: Callable[[str], str] | None, hit: Hit, end: int)
         return None
     following = source_text(hit.chunk.source_id)[end:end + 1000]
     spans = split_sentences(following)
-    if not spans or is_instruction(text := following[spans[0].start:spans[0].end]):
+    if not spans or is_instruction(text := following[spans[0].start:spans[0].end]) or is_furniture(text):
         return None
     return end + spans[0].start, end + spans[0].end, text
 

@@ -284,6 +284,41 @@ def test_instruction_like_sentences_never_reach_the_prompt(assistant_with, seede
     assert "PWNED" not in a.llm.prompts[-1]
 
 
+def test_page_furniture_left_by_a_scrape_is_never_a_passage(assistant_with, seeded_project):
+    """A saved page's controls ("Redirection en cours...", "cliquez ici") inform no one: they never reach
+    the prompt nor the passages shown, while the article's own sentences around them do."""
+    (seeded_project.sources_path / "page.txt").write_text(
+        "Stargate est un projet de centres de données.\n\nRedirection en cours...\n\n"
+        "Si vous n'êtes pas redirigé automatiquement, 👉 cliquez ici 👈\n\nStargate coûte 500 milliards.", "utf-8")
+    build_index(seeded_project.sources_path, seeded_project.index_path, FakeEmbedder(), seeded_project.chunk)
+    a = assistant_with("Stargate coûte 500 milliards [1].")
+    result = a.answer("Combien coûte Stargate, le projet de centres de données ?")
+    assert "Stargate coûte 500 milliards" in a.llm.prompts[-1]
+    assert "cliquez" not in a.llm.prompts[0] and "Redirection" not in a.llm.prompts[0]
+    assert not any("cliquez" in p.text or "Redirection" in p.text for p in result.passages)
+
+
+@pytest.mark.parametrize("sentence, furniture", [
+    ("Redirection en cours...", True),
+    ("Si vous n'êtes pas redirigé automatiquement, 👉 cliquez ici 👈", True),
+    ("Lire aussi : OpenAI lève 6 milliards", True),
+    ("Abonnez-vous à notre newsletter pour ne rien manquer.", True),
+    ("Nous utilisons des cookies pour améliorer votre expérience.", True),
+    ("If you are not redirected, click here.", True),
+    ("© 2025 Le Journal. Tous droits réservés.", True),
+    # the article's own sentences, even those that speak of the same things
+    ("Microsoft a redirigé une partie de ses investissements vers ses propres modèles d'IA.", False),
+    ("Les lecteurs abonnés au journal ont appris la nouvelle avant l'annonce officielle de Microsoft.", False),
+    ("OpenAI a envoyé à ses clients une lettre d'information, que l'entreprise appelle sa newsletter "
+     "mensuelle, pour expliquer le changement de ses conditions d'utilisation et de ses prix, ce qui a "
+     "suscité de nombreuses réactions de développeurs inquiets sur les réseaux sociaux.", False),
+])
+def test_page_furniture_is_told_from_an_articles_sentences(sentence, furniture):
+    from rag.furniture import is_furniture
+
+    assert is_furniture(sentence) is furniture
+
+
 @pytest.mark.parametrize("filler", [0, 10])
 def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, seeded_project, filler):
     """The list after "trois domaines :" stays with it, all its items and no more, within the chunk or past
