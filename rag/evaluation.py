@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -145,6 +146,8 @@ class QuestionResult:
     completion_tokens: int
     passages: list[dict]
     sentences: list[dict]
+    reason: str = ""  # the verdict's reason (why it refused, or why a kept answer was asked again)
+    attempts: int = 0  # generations it took
 
 
 def evidence_spans(q: GoldQuestion, index: Index) -> list[tuple[str, int, int]]:
@@ -216,6 +219,7 @@ def evaluate_question(assistant: Assistant, q: GoldQuestion, judge: SupportScore
         passages=[{"n": p.number, "path": p.path, "start": p.start, "end": p.end, "text": p.text} for p in result.passages],
         sentences=[{"text": s.text, "cited": s.cited, "attributed": s.attributed, "support": round(s.support, 3),
                     "supported": s.supported} for s in result.sentences],
+        reason=result.reason.value, attempts=result.attempts,
     ), result
 
 
@@ -303,8 +307,35 @@ def summarise(results: list[QuestionResult]) -> dict:
         },
         "by_type": _by(results, lambda r: r.type),
         "by_language": _by(results, lambda r: r.lang),
+        "misses": misses(results),
     }
     return summary
+
+
+def miss_kind(r: QuestionResult) -> str | None:
+    """What went wrong with a question, from what the run recorded (None when it is right): an
+    unanswerable question answered; or an answerable one refused (with the verdict's reason) or answered
+    wrongly, by where its evidence got to: not among the 10 retrieved chunks, retrieved but not in the
+    passages the model read, or read."""
+    if is_right(r):
+        return None
+    if not r.answerable:
+        return "unanswerable answered"
+    if not r.has_evidence:
+        where = "evidence unknown"
+    elif r.evidence_rank is None:
+        where = "evidence not retrieved"
+    elif not r.evidence_read:
+        where = "evidence retrieved, not read"
+    else:
+        where = "evidence read"
+    return f"refused ({r.reason or 'no reason recorded'}), {where}" if r.abstained else f"wrong answer, {where}"
+
+
+def misses(results: list[QuestionResult]) -> dict[str, int]:
+    """How many questions went wrong in each way (`miss_kind`), the most frequent first."""
+    kinds = Counter(k for r in results if (k := miss_kind(r)) is not None)
+    return dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def is_right(r: QuestionResult) -> bool:

@@ -23,7 +23,7 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
     lines = ["# Evaluation report", "", f"Run {settings.get('when', '')}", "", "## Settings", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in settings.items() if k != "when"]
     lines += ["", "## Summary", "", "| figure | value | counts |", "|---|---|---|"]
-    groups = {k: v for k, v in summary.items() if k not in ("by_type", "by_language")}
+    groups = {k: v for k, v in summary.items() if k not in ("by_type", "by_language", "misses")}
     for group, values in groups.items():
         if isinstance(values, dict):
             counts = values.get("counts", "")
@@ -36,6 +36,9 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
         if summary.get(key):
             lines += ["", f"## {title}", "", "| group | right | counts |", "|---|---|---|"]
             lines += [f"| {name} | {v['right']} | {v['counts']} |" for name, v in summary[key].items()]
+    if summary.get("misses"):
+        lines += ["", "## Misses by kind", "", "| what went wrong | questions |", "|---|---|"]
+        lines += [f"| {kind} | {n} |" for kind, n in summary["misses"].items()]
     if gold_errors:
         lines += ["", "## Gold file problems", ""] + [f"- {e}" for e in gold_errors]
     lines += ["", f"## Worst questions (up to {WORST})", ""]
@@ -44,7 +47,7 @@ def markdown(settings: dict, summary: dict, results: list[QuestionResult], gold_
             else ("abstained (right)" if r.abstained else "answered an unanswerable question")
         lines += [f"### {r.id}: {r.question}", "",
                   f"- verdict: **{verdict}**; evidence rank {r.evidence_rank}; F1 {r.f1:.2f}; "
-                  f"{r.total_ms / 1000:.1f} s",
+                  f"{r.total_ms / 1000:.1f} s; {r.attempts} generation(s), last verdict {r.reason or '–'}",
                   f"- answer: {r.answer}"]
         for s in r.sentences:
             mark = "supported" if s["supported"] else "UNSUPPORTED"

@@ -154,6 +154,30 @@ def result(answerable=True, abstained=False, alias=False, invalid=0, rank=1, ms=
                           completion_tokens=5, passages=[], sentences=[])
 
 
+def test_misses_are_counted_by_kind():
+    """Each question that went wrong is counted once, by what went wrong and where its evidence got to."""
+    from rag.evaluation import miss_kind, misses
+
+    right = result(alias=True)
+    wrong_read = result(alias=False, rank=2)
+    wrong_unread = result(alias=False, rank=3)
+    wrong_unread.evidence_read = False
+    not_retrieved = result(alias=False, rank=None)
+    refused = result(abstained=True, rank=1)
+    refused.reason = "unsupported"
+    answered = result(answerable=False, abstained=False, rank=None)
+    kept_out = result(answerable=False, abstained=True, rank=None)
+    assert miss_kind(right) is None and miss_kind(kept_out) is None
+    assert misses([right, wrong_read, wrong_unread, not_retrieved, refused, answered, kept_out, wrong_read]) == {
+        "wrong answer, evidence read": 2, "refused (unsupported), evidence read": 1,
+        "unanswerable answered": 1, "wrong answer, evidence not retrieved": 1,
+        "wrong answer, evidence retrieved, not read": 1}
+    from rag.reports import markdown
+
+    text = markdown({}, summarise([right, refused]), [right, refused], [])
+    assert "## Misses by kind" in text and "| refused (unsupported), evidence read | 1 |" in text
+
+
 def test_a_fact_stated_in_two_places_counts_in_either():
     from types import SimpleNamespace
 
