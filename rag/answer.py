@@ -214,6 +214,11 @@ class Assistant:
         return cls(settings, retriever, llm, get_scorer(judge, embedder, llm, settings.verify))
 
     @property
+    def reading_depth(self) -> int:
+        """How many retrieved chunks the first reading is cut from."""
+        return self.settings.retrieval.k
+
+    @property
     def prompt_hash(self) -> str:
         return hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest()[:12]
 

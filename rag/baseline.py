@@ -34,6 +34,8 @@ class NaiveAssistant:
     own, for the retrieval figures, which do not depend on how the answer is made)."""
 
     prompt_hash = "naive"
+    # its chunks are not the index's, so the evidence's rank in the index says nothing of what it read
+    reading_depth: int | None = None
 
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, k: int = NAIVE_K) -> None:
         self.settings = settings

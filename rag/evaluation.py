@@ -251,8 +251,9 @@ def _percentile(values: list[float], p: float) -> float | None:
     return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 1)
 
 
-def summarise(results: list[QuestionResult]) -> dict:
-    """Aggregate figures, each with the counts behind it."""
+def summarise(results: list[QuestionResult], k: int | None = None) -> dict:
+    """Aggregate figures, each with the counts behind it (`k`: the chunks the first reading is cut from,
+    to tell a miss whose evidence ranked below them)."""
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     with_evidence = [r for r in answerable if r.has_evidence]
@@ -307,16 +308,16 @@ def summarise(results: list[QuestionResult]) -> dict:
         },
         "by_type": _by(results, lambda r: r.type),
         "by_language": _by(results, lambda r: r.lang),
-        "misses": misses(results),
+        "misses": misses(results, k),
     }
     return summary
 
 
-def miss_kind(r: QuestionResult) -> str | None:
+def miss_kind(r: QuestionResult, k: int | None = None) -> str | None:
     """What went wrong with a question, from what the run recorded (None when it is right): an
     unanswerable question answered; or an answerable one refused (with the verdict's reason) or answered
-    wrongly, by where its evidence got to: not among the 10 retrieved chunks, retrieved but not in the
-    passages the model read, or read."""
+    wrongly, by where its evidence got to: not among the 10 retrieved chunks, ranked below the `k` chunks
+    the first reading is cut from, in them but not in the passages the model read, or read."""
     if is_right(r):
         return None
     if not r.answerable:
@@ -325,6 +326,8 @@ def miss_kind(r: QuestionResult) -> str | None:
         where = "evidence unknown"
     elif r.evidence_rank is None:
         where = "evidence not retrieved"
+    elif not r.evidence_read and k is not None and r.evidence_rank > k:
+        where = f"evidence ranked below the {k} chunks read"
     elif not r.evidence_read:
         where = "evidence retrieved, not read"
     else:
@@ -332,9 +335,9 @@ def miss_kind(r: QuestionResult) -> str | None:
     return f"refused ({r.reason or 'no reason recorded'}), {where}" if r.abstained else f"wrong answer, {where}"
 
 
-def misses(results: list[QuestionResult]) -> dict[str, int]:
+def misses(results: list[QuestionResult], k: int | None = None) -> dict[str, int]:
     """How many questions went wrong in each way (`miss_kind`), the most frequent first."""
-    kinds = Counter(k for r in results if (k := miss_kind(r)) is not None)
+    kinds = Counter(kind for r in results if (kind := miss_kind(r, k)) is not None)
     return dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -423,7 +426,9 @@ def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, l
         questions = leads + chosen
     errors = errors + unscorable(questions, assistant.retriever.index)
     results = run(assistant, questions, judge, k, progress)
-    return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summarise(results), results, errors)
+    depth = getattr(assistant, "reading_depth", None)
+    summary = summarise(results, (k or depth) if depth is not None else None)
+    return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summary, results, errors)
 
 
 def squad_gold(squad_path: Path, corpus_dir: Path, articles: int, questions: int, seed: int = 0,

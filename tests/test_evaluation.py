@@ -172,6 +172,11 @@ def test_misses_are_counted_by_kind():
         "wrong answer, evidence read": 2, "refused (unsupported), evidence read": 1,
         "unanswerable answered": 1, "wrong answer, evidence not retrieved": 1,
         "wrong answer, evidence retrieved, not read": 1}
+    # with the depth of the first reading, evidence ranked below it is told from evidence the windows missed
+    deep = result(alias=False, rank=8)
+    deep.evidence_read = False
+    assert miss_kind(deep, 6) == "wrong answer, evidence ranked below the 6 chunks read"
+    assert miss_kind(wrong_unread, 6) == "wrong answer, evidence retrieved, not read"
     from rag.reports import markdown
 
     text = markdown({}, summarise([right, refused]), [right, refused], [])
