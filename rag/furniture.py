@@ -10,9 +10,10 @@ import re
 
 _FURNITURE = re.compile(
     r"\b(cliquez|clique[zr]?|click|tap)\s+(ici|here)\b"
-    r"|\bredirection\s+en\s+cours\b|\bredirig[ée]e?s?\s+automatiquement\b|\b(being\s+)?redirect(ed|ing)\b"
+    r"|\bredirection\s+en\s+cours\b|\bredirig[ée]e?s?\s+automatiquement\b"
+    r"|\b(you\s+are|you're|you\s+will\s+be)\s+(not\s+)?(being\s+)?redirected\b|^\W*redirecting\b"
     r"|\b(abonnez|inscrivez)[- ]vous\b|\bsubscribe\s+(now|to|for)\b|\bsign\s+up\s+(now|for|to)\b"
-    r"|\bnewsletter\b"
+    r"|\b(notre|our)\s+newsletter\b"
     r"|^\W*(à\s+)?lire\s+(aussi|également|la\s+suite)\b|^\W*read\s+(more|also|next)\b"
     r"|\b(accepte[rz]?|refuse[rz]?|accept|reject)\s+(tous\s+)?(les\s+|all\s+)?cookies\b|\bwe\s+use\s+cookies\b"
     r"|\bnous\s+utilisons\s+des\s+cookies\b"

@@ -294,7 +294,7 @@ def test_page_furniture_left_by_a_scrape_is_never_a_passage(assistant_with, seed
     a = assistant_with("Stargate coûte 500 milliards [1].")
     result = a.answer("Combien coûte Stargate, le projet de centres de données ?")
     assert "Stargate coûte 500 milliards" in a.llm.prompts[-1]
-    assert "cliquez" not in a.llm.prompts[0] and "Redirection" not in a.llm.prompts[0]
+    assert not any("cliquez" in prompt or "Redirection" in prompt for prompt in a.llm.prompts)
     assert not any("cliquez" in p.text or "Redirection" in p.text for p in result.passages)
 
 
@@ -308,6 +308,8 @@ def test_page_furniture_left_by_a_scrape_is_never_a_passage(assistant_with, seed
     ("© 2025 Le Journal. Tous droits réservés.", True),
     # the article's own sentences, even those that speak of the same things
     ("Microsoft a redirigé une partie de ses investissements vers ses propres modèles d'IA.", False),
+    ("Microsoft redirected ten billion dollars to its own AI models.", False),
+    ("Le Monde a lancé une newsletter consacrée à l'intelligence artificielle.", False),
     ("Les lecteurs abonnés au journal ont appris la nouvelle avant l'annonce officielle de Microsoft.", False),
     ("OpenAI a envoyé à ses clients une lettre d'information, que l'entreprise appelle sa newsletter "
      "mensuelle, pour expliquer le changement de ses conditions d'utilisation et de ses prix, ce qui a "
