@@ -426,7 +426,7 @@ def evaluate_gold(assistant: Assistant, gold_path: Path, judge: SupportScorer, l
         questions = leads + chosen
     errors = errors + unscorable(questions, assistant.retriever.index)
     results = run(assistant, questions, judge, k, progress)
-    depth = getattr(assistant, "reading_depth", None)
+    depth = assistant.reading_depth  # None for a reader whose chunks are not the index's
     summary = summarise(results, (k or depth) if depth is not None else None)
     return EvalRun(_run_settings(assistant, judge, str(gold_path), k), summary, results, errors)
 

@@ -92,12 +92,12 @@ class LexicalIndex:
         """Inverse document frequency of a stem (never-seen stems count as seen once)."""
         return math.log(1 + self.n_docs / max(self.df.get(term, 0), 1))
 
-    def rare_terms(self, text: str, max_share: float = 0.2, seen_only: bool = False) -> list[str]:
-        """Stems of `text` found in at most `max_share` of the chunks (never-seen stems included, unless
-        `seen_only`), leaving out the words that frame a question ("combien", "quel", "chez"…) but name
-        no topic."""
+    def rare_terms(self, text: str, max_share: float = 0.2) -> list[str]:
+        """Stems of `text` found in at least one chunk and at most `max_share` of them (a stem no chunk
+        holds tells no chunk from another), leaving out the words that frame a question ("combien",
+        "quel", "chez"…) but name no topic."""
         limit = max_share * max(self.n_docs, 1)
-        return [t for t in question_terms(text) if self.df.get(t, 0) <= limit and (self.df.get(t) or not seen_only)]
+        return [t for t in question_terms(text) if 0 < self.df.get(t, 0) <= limit]
 
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk, or None when no query term is in the vocabulary."""

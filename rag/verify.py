@@ -138,7 +138,7 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     articles use at all count: a word no article holds cannot tell one passage from another ("Comment
     Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"; an English question's own
     words over French articles, where names and shared words remain)."""
-    rare = index.lexical.rare_terms(question, rare_share, seen_only=True)
+    rare = index.lexical.rare_terms(question, rare_share)
     if not rare:
         return True
     used = {n for s in sentences if s.supported for n in s.attributed}
