@@ -135,11 +135,14 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u2060\ufeff]")
 
 def clean_question(question: str, max_chars: int) -> str:
     """The question with control and invisible characters removed and spaces collapsed; a question that
-    is empty, too long or in a language other than French or English is a `QuestionError`."""
+    is empty, has no word ("???"), is too long or is in a language other than French or English is a
+    `QuestionError`."""
     question = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in _INVISIBLE.sub("", question or ""))
     question = " ".join(question.split())
     if not question:
         raise QuestionError("the question is empty")
+    if not any(ch.isalnum() for ch in question):
+        raise QuestionError("the question has no words (only punctuation or symbols)")
     if len(question) > max_chars:
         raise QuestionError(f"the question is too long ({len(question):,} characters, at most {max_chars:,}); "
                             "shorten it")
@@ -248,6 +251,8 @@ class Assistant:
         """A `Response`: iterate it for text pieces, then read `.answer`. `where` keeps only some
         sources (dates, outlets, files). A bad question raises `QuestionError` here, before anything runs."""
         question = clean_question(question, self.settings.gate.max_question_chars)
+        if where is not None:
+            where.check(self.retriever.index)
         return Response(self._steps(question, list(history or []), k, temperature, where))
 
     # -- the steps -------------------------------------------------------------------------------

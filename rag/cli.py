@@ -105,10 +105,14 @@ def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passa
         raise SettingsError(f"unknown search mode {mode!r}: use hybrid, dense or lexical")
     where = SourceFilter.parse(since, until, source)
     settings = load_settings(home)
+    if k < 1:
+        raise SettingsError(f"-k {k}: ask for at least 1 passage")
     retriever = Retriever.open(settings)
+    if where is not None:
+        where.check(retriever.index)
     hits = retriever.search(query, k=k, mode=mode, where=where)  # type: ignore[arg-type]
     if not hits:
-        console.print("No passage found." + (f" ({where.describe()})" if where else ""))
+        console.print("No passage found.")
     for hit in hits:
         c = hit.chunk
         about = hit.source.meta.line("en")
@@ -121,16 +125,20 @@ def search(query: str, k: Annotated[int, typer.Option("-k", help="How many passa
 
 def _print_answer(result, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), its sources and one line of timings."""
-    if result.abstained or not streamed:
-        console.print(f"\n[bold]{escape(result.text)}[/]" if streamed else escape(result.text))
-    elif result.text != " ".join(streamed.split()):
-        console.print(f"\n[dim]checked:[/] {escape(result.text)}")
+    if streamed:
+        console.print()  # ends the streamed line
+    if " ".join(streamed.split()) == result.text:
+        pass  # what streamed is the answer (or the model's own abstention): not said twice
+    elif result.abstained or not streamed:
+        console.print(f"[bold]{escape(result.text)}[/]" if streamed else escape(result.text))
+    else:
+        console.print(f"[dim]checked:[/] {escape(result.text)}")
     for s in result.sentences:
         if not s.supported and not result.abstained:
             console.print(f"[yellow]unsupported:[/] {escape(s.text)}")
     cited = {n for s in result.sentences for n in s.attributed}
-    title = "Closest passages" if result.abstained else "Sources"
-    console.print(f"\n[bold]{title}[/]")
+    if result.passages:
+        console.print(f"\n[bold]{'Closest passages' if result.abstained else 'Sources'}[/]")
     for p in result.passages:
         if not result.abstained and p.number not in cited:
             continue

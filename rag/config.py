@@ -252,6 +252,42 @@ def _apply(obj: object, values: dict, where: str) -> None:
             setattr(obj, key, _convert(current, value, f"{where}.{key}"))
 
 
+# The smallest value each count, size or weight may take; a smaller one (a typo in rag.toml, `-k 0`) is a
+# `SettingsError` when the settings are loaded, not a crash or a silent empty answer later.
+MINIMUMS: dict[str, float] = {
+    "max_source_bytes": 1, "ui_port": 0,
+    "chunk.max_chars": 1, "chunk.overlap_chars": 0,
+    "retrieval.k": 1, "retrieval.candidates": 1, "retrieval.rrf_k": 0, "retrieval.dense_weight": 0,
+    "retrieval.lexical_weight": 0,
+    "gate.max_question_chars": 1,
+    "evidence.context_chars": 1, "evidence.window_chars": 1, "evidence.max_passages": 1,
+    "evidence.seeds_per_chunk": 1, "evidence.coverage_weight": 0, "evidence.duplicate_overlap": 0,
+    "evidence.subject_words": 0, "evidence.strong_passages": 1, "evidence.rank_weight": 0,
+    "verify.support_threshold": 0, "verify.reattribute_margin": 0, "verify.min_borrowed_terms": 0,
+    "verify.rare_term_share": 0, "verify.disagreement_topic_share": 0, "verify.reason_terms": 0,
+    "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
+    "retry.wide_max_passages": 1,
+    "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,
+    "generation.prompt_lookup": 0, "generation.server_timeout": 0, "generation.server_parallel": 0,
+}
+
+
+def check_ranges(settings: Settings) -> None:
+    """A `SettingsError` naming the first setting below its minimum (`MINIMUMS`), a port past 65535, or a
+    chunk overlap not smaller than the chunk."""
+    for name, minimum in MINIMUMS.items():
+        obj: object = settings
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        if obj is not None and obj < minimum:  # type: ignore[operator]
+            raise SettingsError(f"{name} = {obj}: it must be at least {minimum:g}")
+    if settings.ui_port > 65535:
+        raise SettingsError(f"ui_port = {settings.ui_port}: a port is at most 65535")
+    if settings.chunk.overlap_chars >= settings.chunk.max_chars:
+        raise SettingsError(f"chunk.overlap_chars = {settings.chunk.overlap_chars}: it must be smaller than "
+                            f"chunk.max_chars ({settings.chunk.max_chars})")
+
+
 def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
     """Settings for a project home: defaults < `rag.toml` < `RAG_*` env variables < `overrides`.
 
@@ -294,4 +330,5 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
     _apply(settings, nested_overrides, "overrides")
     if settings.ui_language not in UI_LANGUAGES:
         raise SettingsError(f"ui_language = {settings.ui_language!r}: use one of {', '.join(UI_LANGUAGES)}")
+    check_ranges(settings)
     return settings

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rag.answer import Answer, Assistant, retrieval_query
 from rag.answer_types import expected_type
+from rag.errors import SettingsError
 from rag.index import Index
 from rag.metrics import CitationScores, citation_scores, contains_alias, gives_gold_words, token_f1
 from rag.support import SupportScorer
@@ -438,6 +439,9 @@ def squad_gold(squad_path: Path, corpus_dir: Path, articles: int, questions: int
     from rag.squad import load_squad, sample, write_corpus
 
     texts, qs = load_squad(squad_path, articles, split)
+    if not qs:
+        half = f" of its {split} half" if split else ""
+        raise SettingsError(f"no question with an answer in the first {articles} articles{half} of {squad_path}")
     write_corpus(texts, corpus_dir)
     return [GoldQuestion(id=q.id, question=q.question, answers=q.answers, quote=texts[q.path][q.start:q.end],
                          source=q.path, span=(q.start, q.end)) for q in sample(qs, questions, seed)]

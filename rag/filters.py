@@ -53,6 +53,13 @@ class SourceFilter:
         """The ids of the index's sources it keeps."""
         return tuple(sid for sid, info in index.sources.items() if self.allows(info))
 
+    def check(self, index: Index) -> None:
+        """A `QuestionError` when it keeps none of the index's sources (a misspelt outlet, dates no article
+        has): said as such, not as a question the articles cannot answer."""
+        if not self.source_ids(index):
+            raise QuestionError(f"no article matches the filter ({self.describe()}); check its dates, "
+                                "outlets and file names")
+
     def describe(self) -> str:
         parts = []
         if self.since:

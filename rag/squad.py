@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import SettingsError
 from rag.sources import normalise_text, source_id
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -52,12 +53,35 @@ def load_squad(path: Path, articles: int | None = None,
     """Articles (file name -> text: title line, then paragraphs) and questions with their gold span: the
     first `articles` articles of the file, or of its `split` half.
 
-    Texts are written so that loading them as sources changes nothing, keeping the spans exact."""
-    data = json.loads(Path(path).read_text("utf-8"))["data"]
+    Texts are written so that loading them as sources changes nothing, keeping the spans exact. A file
+    that is not SQuAD's layout is a `SettingsError` saying what is missing."""
+    data = _articles(Path(path))
     if split is not None:
         data = [data[i] for i in split_articles(len(data), split)]
     if articles is not None:
         data = data[:articles]
+    try:
+        return _read_articles(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SettingsError(f"{path} is not in SQuAD's layout (an article does not fit it: {type(exc).__name__} "
+                            f"{exc}); expected {LAYOUT}") from exc
+
+
+LAYOUT = ('{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", '
+          '"answers": [{"text", "answer_start"}]}]}]}]}')
+
+
+def _articles(path: Path) -> list:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"{path} cannot be read as SQuAD-layout JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise SettingsError(f"{path} is not in SQuAD's layout: no \"data\" list of articles; expected {LAYOUT}")
+    return data["data"]
+
+
+def _read_articles(data: list) -> tuple[dict[str, str], list[SquadQuestion]]:
     texts: dict[str, str] = {}
     questions: list[SquadQuestion] = []
     for n, article in enumerate(data):

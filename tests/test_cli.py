@@ -67,6 +67,12 @@ def test_user_errors_are_one_clean_line_with_exit_code_2(home):
         (["ask", "Qui a investi dans OpenAI ?"], {"RAG_MODEL": f"openai:http://127.0.0.1:{free_port()}/v1#x"},
          "not reachable"),
         (["index"], {"RAG_INDEX_BACKEND": "elastic"}, "unknown search engine"),
+        (["ask", "???"], {}, "the question has no words"),
+        (["ask", "-k", "0", "Qui a investi ?"], {}, "retrieval.k = 0: it must be at least 1"),
+        (["search", "x", "-k", "0"], {}, "ask for at least 1 passage"),
+        (["ask", "Qui a investi ?", "--source", "Le Monde"], {}, "no article matches the filter (in Le Monde)"),
+        (["search", "x", "--since", "2030-01-01"], {}, "no article matches the filter (since 2030-01-01)"),
+        (["eval", "--squad", str(csv)], {}, "cannot be read as SQuAD-layout JSON"),
     ]:
         result = runner.invoke(app, [*args, "--home", str(home)], env=env)
         assert result.exit_code == 2, (args, result.output, result.exception)

@@ -1,5 +1,6 @@
 """Every evaluation metric on hand-computed cases."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -247,6 +248,28 @@ def test_piaf_halves_are_disjoint_fixed_and_cover_every_article():
     assert split_articles(240, "tune") == tune
     with pytest.raises(ValueError):
         split_articles(240, "dev")
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("root:x:0:0:root:/root:/bin/bash\n", "cannot be read as SQuAD-layout JSON"),
+    ('[{"title": "x"}]', 'no "data" list of articles'),
+    ('{"data": [{"title": "x"}]}', "an article does not fit it: KeyError 'paragraphs'"),
+    ('{"data": [{"title": "x", "paragraphs": [{"context": "abc", "qas": [{"question": "?", "answers": [{"text": "a", "answer_start": 0}]}]}]}]}',
+     "an article does not fit it"),
+])
+def test_a_file_not_in_squad_layout_is_a_settings_error_naming_it(tmp_path: Path, content, expected):
+    from rag.errors import SettingsError
+    from rag.evaluation import squad_gold
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, "utf-8")
+    with pytest.raises(SettingsError, match=re.escape(expected)) as caught:
+        squad_gold(bad, tmp_path / "corpus", 40, 100)
+    assert str(bad) in str(caught.value)
+    bad.write_text('{"data": [{"title": "x", "paragraphs": [{"context": "abc", "qas": []}]}]}', "utf-8")
+    with pytest.raises(SettingsError, match="no question with an answer in the first 40 articles"):
+        squad_gold(bad, tmp_path / "corpus", 40, 100)
+    assert not (tmp_path / "corpus").exists()  # nothing written for a set that cannot be asked
 
 
 def test_a_question_on_which_sources_disagree_needs_every_side(tmp_path: Path):

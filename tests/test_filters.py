@@ -11,6 +11,7 @@ from rag.answer import Assistant
 from rag.build import build_settings_index
 from rag.errors import QuestionError
 from rag.filters import SourceFilter
+from rag.messages import say
 from rag.metadata import Edits
 from rag.retrieval import Retriever
 from rag.support import LexicalScorer
@@ -83,3 +84,18 @@ def test_filters_are_checked_and_reach_the_answer(seeded_project):
                               where=SourceFilter.parse(sources=["Le Journal"]))
     assert answer.passages and {p.path[:3] for p in answer.passages} <= {"000", "004"}
     assert all(p.about.outlet == "Le Journal" for p in answer.passages)
+
+
+def test_a_filter_that_keeps_no_article_is_said_as_such_before_the_model_is_asked(seeded_project):
+    settings = dated(seeded_project)
+    embedder = FakeEmbedder()
+    build_settings_index(settings, embedder)
+    assistant = Assistant(settings, Retriever.open(settings, embedder), FakeLLM(["Réponse [1]."]), LexicalScorer())
+    for where in (SourceFilter.parse(sources=["Le Monde"]), SourceFilter.parse(since="2030-01-01"),
+                  SourceFilter.parse("2025-02-01", "2025-05-31", ["Le Journal"])):
+        with pytest.raises(QuestionError, match="no article matches the filter"):
+            assistant.stream_answer("Combien Microsoft a-t-il investi ?", where=where)
+    assert assistant.llm.prompts == []
+    assert say("no article matches the filter (in Le Monde); check its dates, outlets and file names", "fr") == \
+        "aucun article ne correspond au filtre : vérifiez ses dates, ses médias et ses noms de fichiers"
+    SourceFilter.parse(sources=["le journal"]).check(assistant.retriever.index)  # case-insensitive: kept

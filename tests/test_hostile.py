@@ -5,6 +5,7 @@ HTML text outside paragraphs, control characters and questions in other language
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from rag.build import build_index
 from rag.index import Index, current_build
 from rag.language import is_other_language
 from rag.library import Workspace
+from rag.messages import say
 from rag.models import PackagedModel, assemble
 from rag.retrieval import Retriever
 from rag.sources import load_sources, read_source
@@ -185,6 +187,15 @@ def test_control_characters_are_removed_before_anything_runs():
         clean_question("\x00\x01\u200b", 2000)
 
 
+@pytest.mark.parametrize("question", ["???", "… !", "🙂 ?", "[]"])
+def test_a_question_without_a_word_is_refused_before_anything_runs(fake_assistant, question):
+    with pytest.raises(QuestionError, match="no words"):
+        fake_assistant.stream_answer(question)
+    assert fake_assistant.llm.prompts == []
+    assert say("the question has no words (only punctuation or symbols)", "fr").startswith("la question ne contient")
+    assert clean_question("Et ?", 2000) == "Et ?" and clean_question("2019 ?", 2000) == "2019 ?"
+
+
 @pytest.fixture
 def fake_assistant(seeded_project):
     embedder = FakeEmbedder()
@@ -220,6 +231,28 @@ def test_every_user_facing_error_is_a_rag_error():
     assert issubclass(IndexDamaged, RagError) and issubclass(ModelError, RagError)
     with pytest.raises(SettingsError, match="expected a int"):
         load_settings(None, retrieval__k="beaucoup")
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"retrieval__k": 0}, "retrieval.k = 0: it must be at least 1"),
+    ({"retrieval__k": -3}, "retrieval.k = -3"),
+    ({"evidence__context_chars": 0}, "evidence.context_chars = 0"),
+    ({"retry__max_attempts": 0}, "retry.max_attempts = 0"),
+    ({"generation__temperature": -0.5}, "generation.temperature = -0.5: it must be at least 0"),
+    ({"chunk__overlap_chars": 600}, "chunk.overlap_chars = 600: it must be smaller than chunk.max_chars"),
+    ({"ui_port": 70000}, "at most 65535"),
+])
+def test_a_count_or_size_out_of_range_is_a_settings_error_when_loaded(tmp_path, overrides, expected):
+    from rag.config import load_settings
+    from rag.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=re.escape(expected)):
+        load_settings(tmp_path, **overrides)
+    (tmp_path / "rag.toml").write_text("[retrieval]\nk = -1\n", "utf-8")
+    with pytest.raises(SettingsError, match=re.escape("retrieval.k = -1")):
+        load_settings(tmp_path)
+    (tmp_path / "rag.toml").write_text("[retrieval]\nk = 1\n[generation]\ntemperature = 0\n", "utf-8")
+    assert load_settings(tmp_path).retrieval.k == 1  # the smallest values themselves are fine
 
 
 def test_the_chats_workspace_sees_a_damaged_index_and_repairs_it(seeded_project, embedder):
