@@ -243,6 +243,13 @@ def eval_command(
             raise SettingsError(f"{given} not found")
     if split is not None and split not in ("tune", "test"):
         raise SettingsError(f"unknown split {split!r}: use tune or test")
+    if split is not None and squad is None:
+        raise SettingsError("--split takes the tune or test half of a --squad file; give --squad too")
+    if sum(x for x in (gold is not None, squad is not None, feedback)) > 1:
+        raise SettingsError("ask one question set: --set, --squad or --feedback")
+    for option, value in (("--articles", articles), ("--questions", questions), ("--limit", limit), ("-k", k)):
+        if value is not None and value < 1:
+            raise SettingsError(f"{option} {value}: it must be at least 1")
     if baseline not in (None, "naive"):
         raise SettingsError(f"unknown baseline {baseline!r}: use naive")
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:

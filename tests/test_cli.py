@@ -73,6 +73,9 @@ def test_user_errors_are_one_clean_line_with_exit_code_2(home):
         (["ask", "Qui a investi ?", "--source", "Le Monde"], {}, "no article matches the filter (in Le Monde)"),
         (["search", "x", "--since", "2030-01-01"], {}, "no article matches the filter (since 2030-01-01)"),
         (["eval", "--squad", str(csv)], {}, "cannot be read as SQuAD-layout JSON"),
+        (["eval", "--split", "tune"], {}, "give --squad too"),
+        (["eval", "--squad", str(csv), "--questions", "-5"], {}, "--questions -5: it must be at least 1"),
+        (["eval", "--set", str(csv), "--feedback"], {}, "ask one question set"),
     ]:
         result = runner.invoke(app, [*args, "--home", str(home)], env=env)
         assert result.exit_code == 2, (args, result.output, result.exception)
