@@ -268,7 +268,7 @@ MINIMUMS: dict[str, float] = {
     "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
     "retry.wide_max_passages": 1,
     "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,
-    "generation.prompt_lookup": 0, "generation.server_timeout": 0, "generation.server_parallel": 0,
+    "generation.prompt_lookup": 0, "generation.server_timeout": 0.1, "generation.server_parallel": 0,
 }
 
 

@@ -48,6 +48,11 @@ def split_articles(n_articles: int, split: str, seed: int = SPLIT_SEED) -> list[
     return sorted(half)
 
 
+# what a SQuAD-layout file holds (what an error about one says was expected)
+LAYOUT = ('{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", '
+          '"answers": [{"text", "answer_start"}]}]}]}]}')
+
+
 def load_squad(path: Path, articles: int | None = None,
                split: str | None = None) -> tuple[dict[str, str], list[SquadQuestion]]:
     """Articles (file name -> text: title line, then paragraphs) and questions with their gold span: the
@@ -65,10 +70,6 @@ def load_squad(path: Path, articles: int | None = None,
     except (KeyError, TypeError, AttributeError) as exc:
         raise SettingsError(f"{path} is not in SQuAD's layout (an article does not fit it: {type(exc).__name__} "
                             f"{exc}); expected {LAYOUT}") from exc
-
-
-LAYOUT = ('{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", '
-          '"answers": [{"text", "answer_start"}]}]}]}]}')
 
 
 def _articles(path: Path) -> list:
