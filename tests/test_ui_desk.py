@@ -180,6 +180,10 @@ def test_an_english_browser_gets_the_page_in_english(desk, browser):
     page.locator("#since input, #since textarea").first.fill("29/07/2025")  # a date the filter cannot read
     _ask(page, "How much did Microsoft invest in OpenAI in 2019?")
     page.locator("#chat", has_text="write it as YYYY-MM-DD").wait_for(timeout=30_000)
+    page.locator("#since input, #since textarea").first.fill("2030-01-01")  # a date no article has
+    _ask(page, "How much did Microsoft invest in OpenAI in 2019?")
+    page.locator("#chat", has_text="no article matches the filter").wait_for(timeout=30_000)
+    page.locator("#since input, #since textarea").first.fill("")
     page.get_by_role("tab", name="Sources").click()
     table = page.locator("#sources-table")
     table.get_by_text("Microsoft et OpenAI renégocient leur contrat").wait_for(timeout=30_000)
