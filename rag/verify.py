@@ -6,7 +6,8 @@ sentence, re-attributes citations, and returns a `Verdict` whose `reason` says w
 stands and, if not, why. Each test is a small public function:
 
 - `attribute`: a sentence cites the passage that supports it ("… 1 milliard en 2019 [1]" when [3]
-  holds the fact becomes [3]; an uncited sentence gets the passage that clearly supports it);
+  holds the fact becomes [3]; an uncited sentence gets the passage that clearly supports it); a passage
+  lacking a figure the sentence states, or a name of the question it states, does not support it;
 - `responsive`: the evidence an answer rests on must hold one of the question's distinctive terms
   (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
@@ -21,6 +22,7 @@ stands and, if not, why. Each test is a small public function:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -30,8 +32,8 @@ from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage
-from rag.language import is_abstention
-from rag.lexical import question_terms, tokenize
+from rag.language import ENGLISH_MARKERS, FRENCH_MARKERS, QUESTION_FRAMING, detect_language, is_abstention
+from rag.lexical import fold, question_terms, tokenize
 from rag.support import SupportScorer
 
 if TYPE_CHECKING:
@@ -98,23 +100,47 @@ class Verdict:
         return sum(not s.supported for s in self.sentences)
 
 
+_NAME = re.compile(r"[A-ZÀ-Ý][\w-]*")
+_NOT_NAMES = frozenset(fold(w) for w in FRENCH_MARKERS | ENGLISH_MARKERS | frozenset(QUESTION_FRAMING.split()))
+
+
+def names(text: str) -> set[str]:
+    """The stems of `text`'s capitalised words that are not function or question words ("Oracle",
+    "Stargate" in "Quel rôle Oracle joue-t-il dans le projet Stargate ?")."""
+    return {t for m in _NAME.finditer(text) if fold(m.group(0)) not in _NOT_NAMES for t in tokenize(m.group(0))}
+
+
 def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
-              margin: float) -> None:
+              margin: float, question_names: bool = True) -> None:
     """Score each sentence against what it cites and move its citation to the passage that supports it
     clearly better (by `margin`); an uncited sentence is attributed to the passage that supports it
     above the threshold. Ties go to the better match (passages are numbered from the least to the best).
     A passage that lacks a figure the sentence states (an amount with its scale, a percentage, a year:
     `answer_types.quantities`, the question's own left aside) does not support it at all, so the citation
-    goes to the passage that holds the figure, or the sentence is unsupported."""
+    goes to the passage that holds the figure, or the sentence is unsupported. So does a passage that
+    lacks a name of the question the sentence states, unless its article's title holds it ("Oracle joue un
+    rôle important dans le projet Stargate [1]" when [1] speaks of Stargate only; `question_names`); not
+    across languages, where an English question's capitalised words are not the French passage's."""
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
+    language = detect_language(question)
+    held_names = {p.number: set(tokenize(f"{p.text} {p.title} {p.about.title or ''}"))
+                  if detect_language(p.text) == language else None for p in passages}
+    # the question's first word is capitalised as a first word ("Jusqu'à quand…", "Sous quelle forme…")
     asked = quantities(question)
+    asked_names = names(question.split(maxsplit=1)[-1]) if question_names else set()
     for s in sentences:
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
+        named = names(s.text) & asked_names
 
         def support(numbers: list[int]) -> float:
             held = set().union(*(figures[n] for n in numbers))
-            return scorer.score(s.text, " ".join(evidence[n] for n in numbers), question) if stated <= held else 0.0
+            if not stated <= held:
+                return 0.0
+            known = [held_names[n] for n in numbers if held_names[n] is not None]
+            if named and len(known) == len(numbers) and not named <= set().union(*known):
+                return 0.0
+            return scorer.score(s.text, " ".join(evidence[n] for n in numbers), question)
 
         scores = {n: support([n]) for n in evidence}
         best_n = max(sorted(scores, reverse=True), key=lambda n: scores[n])
@@ -223,7 +249,8 @@ class Verifier:
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
-        attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin)
+        attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
+                  self.settings.question_names)
         verdict = Verdict(Reason.ANSWERED, raw, passages, question, parsed.sentences, parsed.invalid_citations)
         supported = [s for s in parsed.sentences if s.supported]
         if not supported:

@@ -14,7 +14,7 @@ from rag.library import Workspace
 from rag.prompting import SYSTEM_PROMPT, fit_prompt
 from rag.retrieval import Retriever
 from rag.support import LexicalScorer
-from rag.verify import Reason, Verifier, mixes_passages
+from rag.verify import Reason, Verifier, attribute, mixes_passages, names
 
 
 @pytest.fixture
@@ -373,6 +373,31 @@ def test_an_answer_borrowing_the_questions_words_from_another_passagemixes_passa
     moved = Sentence("Copilot est un assistant intégré", [2], supported=True, attributed=[1])
     assert mixes_passages("Qu'est-ce que Copilot ?", [moved], passages)
     assert not mixes_passages("Qu'est-ce que Copilot ?", [sentence("Copilot est un assistant intégré", 1)], passages)
+
+
+def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_not_support_it():
+    """"Oracle joue un rôle … dans le projet Stargate [1]" when [1] speaks of Stargate only: the sentence
+    takes the question's premise for a fact. A passage whose article is titled by the name still counts,
+    and an English question's capitalised words are not looked for in French passages."""
+    question = "Quel rôle Oracle joue-t-il dans le projet Stargate ?"
+    assert names(question.split(maxsplit=1)[-1]) == {"oracl", "stargat"}
+    stargate = ("Le projet Stargate joue un rôle central : OpenAI développe sa propre infrastructure informatique, "
+                "baptisée Stargate, pour son autonomie.")
+    claim = "Oracle joue un rôle dans le projet Stargate, l'infrastructure informatique d'OpenAI [1]."
+
+    def checked(question: str, *passages: Passage) -> Sentence:
+        sentence = Sentence(claim.removesuffix(" [1]."), [1])
+        attribute([sentence], list(passages), LexicalScorer(), question, 0.15)
+        return sentence
+
+    assert not checked(question, _passage(1, stargate)).supported
+    assert checked("Quel rôle joue le projet Stargate ?", _passage(1, stargate)).supported  # no name left out
+    titled = replace(_passage(1, stargate), title="Oracle et le projet Stargate")
+    assert checked(question, titled).supported
+    holds = _passage(2, "Oracle fournit les serveurs du projet Stargate, l'infrastructure informatique d'OpenAI.")
+    moved = checked(question, _passage(1, stargate), holds)
+    assert moved.supported and moved.attributed == [2]
+    assert checked("What role does Oracle play in the Stargate project?", _passage(1, stargate)).supported
 
 
 class _FirstAnswerMixed(Verifier):
