@@ -128,12 +128,13 @@ class VerifySettings:
     # its first 40 articles): every right answer to a why-question there adds 3 words or more; the answers
     # adding fewer were 4 wrong ones and an unanswerable question answered. 0 = off
     reason_terms: int = 3
-    # a passage that lacks a name of the question which the answer sentence states ("Oracle joue un rôle
-    # dans le projet Stargate [1]" when [1] speaks of Stargate only), and whose article's title lacks it
-    # too, does not support that sentence (rag.verify.attribute); same-language passages only. Measured
-    # on 2026-11-27 (#15): gold set 68 -> 70 of 92 (+2 -0), PIAF tune half: README "A name the cited
-    # passage lacks". False = off
-    question_names: bool = True
+    # True: a passage that lacks a name of the question which the answer sentence states ("Oracle joue un
+    # rôle dans le projet Stargate [1]" when [1] speaks of Stargate only), and whose article's title lacks
+    # it too, does not support that sentence (rag.verify.attribute); same-language passages only. Gold set
+    # 68 -> 70 of 92 and PIAF tune half 118 -> 119 of 200, but the seed test set 71 -> 70 of 94 and the
+    # PIAF test half 89 -> 89 with 10 -> 12 answerable questions refused (2026-11-27, #15): not adopted
+    # (README, "A name of the question the cited passage lacks")
+    question_names: bool = False
 
 
 @dataclass

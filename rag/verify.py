@@ -7,7 +7,8 @@ stands and, if not, why. Each test is a small public function:
 
 - `attribute`: a sentence cites the passage that supports it ("… 1 milliard en 2019 [1]" when [3]
   holds the fact becomes [3]; an uncited sentence gets the passage that clearly supports it); a passage
-  lacking a figure the sentence states, or a name of the question it states, does not support it;
+  lacking a figure the sentence states (or, as an option, a name of the question it states) does not
+  support it;
 - `responsive`: the evidence an answer rests on must hold one of the question's distinctive terms
   (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
@@ -111,24 +112,25 @@ def names(text: str) -> set[str]:
 
 
 def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
-              margin: float, question_names: bool = True) -> None:
+              margin: float, question_names: bool = False) -> None:
     """Score each sentence against what it cites and move its citation to the passage that supports it
     clearly better (by `margin`); an uncited sentence is attributed to the passage that supports it
     above the threshold. Ties go to the better match (passages are numbered from the least to the best).
     A passage that lacks a figure the sentence states (an amount with its scale, a percentage, a year:
     `answer_types.quantities`, the question's own left aside) does not support it at all, so the citation
-    goes to the passage that holds the figure, or the sentence is unsupported. So does a passage that
-    lacks a name of the question the sentence states, unless its article's title holds it ("Oracle joue un
-    rôle important dans le projet Stargate [1]" when [1] speaks of Stargate only; `question_names`); not
-    across languages, where an English question's capitalised words are not the French passage's."""
+    goes to the passage that holds the figure, or the sentence is unsupported. With `question_names` (not
+    the default: measured, not adopted), so does a passage that lacks a name of the question the sentence
+    states, unless its article's title holds it ("Oracle joue un rôle important dans le projet Stargate [1]"
+    when [1] speaks of Stargate only); not across languages, where an English question's capitalised words
+    are not the French passage's."""
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
+    asked = quantities(question)
+    # the question's first word is capitalised as a first word ("Jusqu'à quand…", "Sous quelle forme…")
+    asked_names = names(question.split(maxsplit=1)[-1]) if question_names else set()
     language = detect_language(question)
     held_names = {p.number: set(tokenize(f"{p.text} {p.title} {p.about.title or ''}"))
-                  if detect_language(p.text) == language else None for p in passages}
-    # the question's first word is capitalised as a first word ("Jusqu'à quand…", "Sous quelle forme…")
-    asked = quantities(question)
-    asked_names = names(question.split(maxsplit=1)[-1]) if question_names else set()
+                  if asked_names and detect_language(p.text) == language else None for p in passages}
     for s in sentences:
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
         named = names(s.text) & asked_names

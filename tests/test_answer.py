@@ -5,7 +5,7 @@ from fakes import FakeEmbedder, FakeLLM
 
 from rag.answer import Assistant
 from rag.citations import Sentence
-from rag.config import ChunkSettings, EvidenceSettings
+from rag.config import ChunkSettings, EvidenceSettings, VerifySettings
 from rag.errors import PromptTooLong, QuestionError
 from rag.evidence import Passage, best_score, candidate_windows, select_passages
 from rag.build import build_index
@@ -387,7 +387,7 @@ def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_no
 
     def checked(question: str, *passages: Passage) -> Sentence:
         sentence = Sentence(claim.removesuffix(" [1]."), [1])
-        attribute([sentence], list(passages), LexicalScorer(), question, 0.15)
+        attribute([sentence], list(passages), LexicalScorer(), question, 0.15, question_names=True)
         return sentence
 
     assert not checked(question, _passage(1, stargate)).supported
@@ -398,6 +398,9 @@ def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_no
     moved = checked(question, _passage(1, stargate), holds)
     assert moved.supported and moved.attributed == [2]
     assert checked("What role does Oracle play in the Stargate project?", _passage(1, stargate)).supported
+    default = Sentence(claim.removesuffix(" [1]."), [1])
+    attribute([default], [_passage(1, stargate)], LexicalScorer(), question, 0.15)
+    assert default.supported and not VerifySettings().question_names  # an option, off by default
 
 
 class _FirstAnswerMixed(Verifier):
