@@ -23,6 +23,8 @@ _FRENCH: list[tuple[str, str]] = [
      r"in rag\.toml to allow links\)",
      r"un lien vers un fichier hors du dossier des sources (\g<p>) : non indexé (follow_outside_links = true "
      r"dans rag.toml pour l'autoriser)"),
+    (r"a broken link \(its target is missing or it loops\): not indexed",
+     "un lien cassé (sa cible est absente ou il boucle) : non indexé"),
     (r"no source (?P<s>.*) in (?P<d>.*)", r"aucune source \g<s> dans \g<d>"),
     (r"the question is too long for the model's context window \((?P<n>.*)\); shorten it",
      r"la question est trop longue pour le modèle (\g<n>) : raccourcissez-la"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,11 +132,24 @@ def pdf_to_text(path: Path) -> str:
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with _quiet("pypdf"):  # its warnings on a damaged file are said once, as the skip's reason
+            reader = PdfReader(str(path))
+            pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise SourceError(f"unreadable PDF ({exc})") from exc
     return "\n".join(p.strip() for p in pages if p.strip())
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """A library's logger silenced below ERROR for the duration."""
+    library = logging.getLogger(name)
+    level = library.level
+    library.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        library.setLevel(level)
 
 
 def normalise_text(text: str) -> str:
@@ -199,14 +214,22 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000, edits: Arti
 
 
 def discover(root: Path) -> list[Path]:
-    """Every file below the sources folder (hidden files and folders left out), sorted. Links to
-    folders are not followed."""
+    """Every file below the sources folder (hidden files and folders left out), sorted, with the links
+    that lead nowhere (so that they are reported, not silently dropped). Links to folders are not
+    followed."""
     if not root.is_dir():
         raise SourceError(f"sources folder not found: {root}")
     return sorted(
         p for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if (p.is_file() or (p.is_symlink() and not p.exists()))
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
+
+
+def check_link(path: Path) -> None:
+    """A link whose target is missing, or that loops, is a `SourceError` saying so."""
+    if path.is_symlink() and not path.exists():
+        raise SourceError("a broken link (its target is missing or it loops): not indexed")
 
 
 def check_inside(path: Path, root: Path) -> None:
@@ -227,6 +250,7 @@ def load_sources(root: Path, max_bytes: int = 20_000_000,
     for path in discover(root):
         relative = path.relative_to(root).as_posix()
         try:
+            check_link(path)
             if not follow_outside_links:
                 check_inside(path, root)
             sources.append(read_source(path, root, max_bytes, edits.get(relative)))

@@ -52,6 +52,23 @@ def test_a_link_to_a_file_outside_the_sources_folder_is_skipped_with_the_reason(
     assert not skipped and any("root:x" in s.text for s in sources)
 
 
+def test_a_link_that_leads_nowhere_is_reported_not_dropped(project, embedder, tmp_path, caplog):
+    (project.sources_path / "article.txt").write_text("Un article sur Stargate.", "utf-8")
+    (project.sources_path / "gone.txt").symlink_to(tmp_path / "deleted.txt")
+    (project.sources_path / "a.txt").symlink_to("b.txt")
+    (project.sources_path / "b.txt").symlink_to("a.txt")  # a loop
+    (project.sources_path / "damaged.pdf").write_bytes(b"%PDF-1.4\n garbage")
+    summary = build(project, embedder)
+    reasons = {s.path: s.reason for s in summary.skipped}
+    assert set(reasons) == {"a.txt", "b.txt", "gone.txt", "damaged.pdf"}
+    assert reasons["gone.txt"] == "a broken link (its target is missing or it loops): not indexed"
+    assert say(f"gone.txt: {reasons['gone.txt']}", "fr") == \
+        "gone.txt : un lien cassé (sa cible est absente ou il boucle) : non indexé"
+    assert reasons["damaged.pdf"].startswith("unreadable PDF")
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]  # said once, as the reason
+    assert [s.path for s in Index.load(project.index_path).sources.values()] == ["article.txt"]
+
+
 # 2. and 3. uploads and removal ---------------------------------------------------------------------
 def test_an_upload_never_replaces_a_source(project, embedder, tmp_path):
     workspace = Workspace(project, embedder)
