@@ -128,20 +128,23 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     asked = quantities(question)
     # the question's first word is capitalised as a first word ("Jusqu'à quand…", "Sous quelle forme…")
     asked_names = names(question.split(maxsplit=1)[-1]) if question_names else set()
-    language = detect_language(question)
-    held_names = {p.number: set(tokenize(f"{p.text} {p.title} {p.about.title or ''}"))
-                  if asked_names and detect_language(p.text) == language else None for p in passages}
+    held_names: dict[int, set[str] | None] = {}
+    if asked_names:  # (the title is the article's own, or its file name)
+        language = detect_language(question)
+        held_names = {p.number: set(tokenize(f"{p.text} {p.title}")) if detect_language(p.text) == language
+                      else None for p in passages}
     for s in sentences:
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
-        named = names(s.text) & asked_names
+        named = names(s.text) & asked_names if asked_names else set()
 
         def support(numbers: list[int]) -> float:
             held = set().union(*(figures[n] for n in numbers))
             if not stated <= held:
                 return 0.0
-            known = [held_names[n] for n in numbers if held_names[n] is not None]
-            if named and len(known) == len(numbers) and not named <= set().union(*known):
-                return 0.0
+            if named:
+                known = [held_names[n] for n in numbers if held_names[n] is not None]
+                if len(known) == len(numbers) and not named <= set().union(*known):
+                    return 0.0
             return scorer.score(s.text, " ".join(evidence[n] for n in numbers), question)
 
         scores = {n: support([n]) for n in evidence}
