@@ -221,14 +221,18 @@ def discover(root: Path) -> list[Path]:
         raise SourceError(f"sources folder not found: {root}")
     return sorted(
         p for p in root.rglob("*")
-        if (p.is_file() or (p.is_symlink() and not p.exists()))
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if (p.is_file() or _leads_nowhere(p)) and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 
 
+def _leads_nowhere(path: Path) -> bool:
+    """A link whose target is missing, or that loops."""
+    return path.is_symlink() and not path.exists()
+
+
 def check_link(path: Path) -> None:
-    """A link whose target is missing, or that loops, is a `SourceError` saying so."""
-    if path.is_symlink() and not path.exists():
+    """A link that leads nowhere is a `SourceError` saying so."""
+    if _leads_nowhere(path):
         raise SourceError("a broken link (its target is missing or it loops): not indexed")
 
 
