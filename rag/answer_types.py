@@ -141,9 +141,11 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
 
 _SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9", "bn": "e9",
            "million": "e6", "millions": "e6", "mn": "e6", "%": "%", "pour cent": "%", "pourcent": "%", "percent": "%"}
-_WORD_NUMBERS = {"un": "1", "une": "1", "one": "1", "a": "1",
+# numbers written as words that a scale may follow ("un milliard", "two billion"); rag.disagreement reads
+# them too
+WORD_NUMBERS = {"un": "1", "une": "1", "one": "1", "a": "1",
                  **{w: n for w, n in _CANONICAL.items() if n.isdigit()}}
-_QUANTITY = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(_WORD_NUMBERS)
+_QUANTITY = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS)
                        + r")\s*(milliards?|billions?|bn|millions?|mn|%|pour ?cent|percent)?(?!\w)", re.IGNORECASE)
 
 
@@ -155,10 +157,10 @@ def quantities(text: str) -> set[str]:
     found = set()
     for m in _QUANTITY.finditer(text):
         number, scale = m.group(1).lower(), " ".join((m.group(2) or "").lower().split())
-        if number in _WORD_NUMBERS:
+        if number in WORD_NUMBERS:
             if not scale or scale == "%":
                 continue  # "un", "a" alone are articles
-            number = _WORD_NUMBERS[number]
+            number = WORD_NUMBERS[number]
         elif scale:
             number = re.sub(r"[ \u202f\xa0.](?=\d{3}\b)", "", number).replace(",", ".")
             number = number.rstrip("0").rstrip(".") if "." in number else number

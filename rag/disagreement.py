@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from rag.answer_types import AnswerType, expected_type
+from rag.answer_types import WORD_NUMBERS, AnswerType, expected_type
 from rag.chunking import sentence_texts
 from rag.evidence import Passage
 from rag.lexical import fold, question_terms, tokenize
@@ -31,9 +31,12 @@ _UNIT = r"(?:\s*(?:de |d['’])?(?:dollars?|euros?|\$|€|usd|eur))?"
 _NOT_AMOUNT = (r"(?!\s*(?:%|pour ?cent|percent|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|"
                r"octobre|novembre|décembre|decembre|january|february|march|april|may|june|july|august|september|"
                r"october|november|december)\b)")
-_AMOUNT = re.compile(r"(?<![\w.,-])(\d+(?:[ \u202f\u00a0]\d{3})*(?:[.,]\d+)?)(?!\d|[.,]\d)" + _NOT_AMOUNT +
-                     r"\s*(milliers?|millions?|milliards?|billions?|trillion|thousand|mille|mds?|k|m)?\b" + _UNIT +
-                     r"|\b(plusieurs (?:dizaines|centaines) de (?:milliers|millions|milliards)" + _UNIT + ")",
+_AMOUNT = re.compile(r"(?<![\w.,-])(?P<number>\d+(?:[ \u202f\u00a0]\d{3})*(?:[.,]\d+)?)(?!\d|[.,]\d)" + _NOT_AMOUNT +
+                     r"\s*(?P<scale>milliers?|millions?|milliards?|billions?|trillion|thousand|mille|mds?|k|m)?\b" + _UNIT +
+                     # a number in words counts with a scale only ("un milliard", "a billion"; "un" alone is an article)
+                     r"|\b(?P<word>" + "|".join(WORD_NUMBERS) + r")\s+"
+                     r"(?P<word_scale>milliers?|millions?|milliards?|billions?|trillion|thousand)\b" + _UNIT +
+                     r"|\b(?P<vague>plusieurs (?:dizaines|centaines) de (?:milliers|millions|milliards)" + _UNIT + ")",
                      re.IGNORECASE)
 _PERCENT = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(?:%|pour ?cent|percent)", re.IGNORECASE)
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -92,10 +95,13 @@ class Disagreement:
 
 
 def _amount_key(match: re.Match) -> str:
-    if match.group(3):
-        return fold(match.group(3).split(" de ")[0] + " " + match.group(3).split(" de ")[1].split()[0])
-    number = float(re.sub(r"[ \u202f\u00a0]", "", match.group(1)).replace(",", "."))
-    scale = _SCALE.get((match.group(2) or "").lower(), 1.0)
+    if vague := match.group("vague"):
+        return fold(vague.split(" de ")[0] + " " + vague.split(" de ")[1].split()[0])
+    if word := match.group("word"):
+        number, scale = float(WORD_NUMBERS[word.lower()]), _SCALE[match.group("word_scale").lower()]
+    else:
+        number = float(re.sub(r"[ \u202f\u00a0]", "", match.group("number")).replace(",", "."))
+        scale = _SCALE.get((match.group("scale") or "").lower(), 1.0)
     return f"{number * scale:.6g}"
 
 
@@ -104,7 +110,7 @@ def values(sentence: str, answer_type: AnswerType) -> list[tuple[str, str]]:
     if answer_type is AnswerType.AMOUNT:
         out = []
         for m in _AMOUNT.finditer(sentence):
-            if m.group(1) and _YEAR.fullmatch(m.group(1)) and not m.group(2):
+            if m.group("number") and _YEAR.fullmatch(m.group("number")) and not m.group("scale"):
                 continue  # a year, not an amount
             out.append((m.group(0).strip(), _amount_key(m)))
         return out

@@ -63,10 +63,26 @@ def test_uncited_sides_and_other_question_types_leave_the_answer_alone():
     assert find("Qui dirige OpenAI ?", [OLD, NEW], cited={2}) is None
 
 
+def test_a_source_that_also_gives_the_answers_figure_in_words_does_not_disagree():
+    """"signé en 2019 pour un milliard, suivi de 13 milliards" gives the answer's figure and another one: it is
+    not a second source saying 13 billion were invested in 2019 (README's example question, 2026-11-27)."""
+    words = passage(1, "Le contrat initial a été signé en 2019 pour un milliard de dollars, suivi d'un investissement "
+                       "supplémentaire de 13 milliards de dollars.", "a", "2025-07-29")
+    digits = passage(2, "L'accord de 2019 : Microsoft injecte 1 milliard de dollars dans OpenAI.", "b", "2025-05-01")
+    assert find("Combien Microsoft a-t-il investi en 2019 ?", [words, digits], cited={2},
+                answer="Microsoft a investi 1 milliard de dollars en 2019.") is None
+    only_more = passage(1, "Le contrat initial a été signé en 2019, suivi d'un investissement supplémentaire de 13 "
+                           "milliards de dollars.", "a")
+    assert find("Combien Microsoft a-t-il investi en 2019 ?", [only_more, digits], cited={2},
+                answer="Microsoft a investi 1 milliard de dollars en 2019.") is not None
+
+
 def test_amounts_are_read_with_their_scale_and_dates_are_not_amounts():
     assert values("Il a payé 1,5 milliard de dollars le 29 juillet 2025.", AnswerType.AMOUNT) == \
         [("1,5 milliard de dollars", "1.5e+09")]
     assert values("Elle détient 27 % des parts.", AnswerType.PERCENTAGE) == [("27 %", "27")]
+    assert values("Un homme a signé un contrat d'un milliard de dollars, puis two billion dollars.", AnswerType.AMOUNT) \
+        == [("un milliard de dollars", "1e+09"), ("two billion dollars", "2e+09")]
 
 
 def test_the_answer_names_both_sides_with_their_dates(project):
