@@ -15,6 +15,7 @@ the hours one epoch over 1,000 examples would take; it trains nothing worth keep
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import statistics
 import sys
@@ -62,9 +63,10 @@ def main() -> None:
         import torch
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        import gguf  # noqa: F401  (transformers reads GGUF files with it)
     except ImportError as exc:
         sys.exit(f"{exc.name} is missing: pip install gguf peft (this script alone needs them)")
+    if importlib.util.find_spec("gguf") is None:  # transformers reads GGUF files with it
+        sys.exit("gguf is missing: pip install gguf peft (this script alone needs them)")
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)
