@@ -135,6 +135,14 @@ class VerifySettings:
     # PIAF test half 89 -> 89 with 10 -> 12 answerable questions refused (2026-11-27, #15): not adopted
     # (README, "A name of the question the cited passage lacks")
     question_names: bool = False
+    # True: `responsive` judges only questions among whose rare terms is a name or a figure ("Stargate",
+    # "2019"); a question whose rare terms are all other words, which the articles may paraphrase, is not
+    # judged ("Qui dirige Microsoft ?": "dirige" is rare, the articles say "sous la houlette de Satya
+    # Nadella", and the one chunk saying "dirigeants" is about OpenAI's: the right answer was refused, and
+    # the retry on the best passage alone answered "Sam Altman"). Gold set 68 -> 68 and PIAF tune half
+    # 118 -> 118 of 200 (+0 -0 both), with one answerable question refused before answered wrongly in each
+    # (2026-11-27, #16): not adopted (README, "A rare word of the question that the articles paraphrase")
+    distinctive_names_only: bool = False
 
 
 @dataclass

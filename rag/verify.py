@@ -161,7 +161,7 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
 
 
 def responsive(question: str, sentences: list[Sentence], passages: list[Passage], index: "Index",
-               rare_share: float = 0.2) -> bool:
+               rare_share: float = 0.2, names_only: bool = False) -> bool:
     """Does the evidence the answer rests on, read in the chunk it was cut from, hold one of the
     question's distinctive terms (found in at most `rare_share` of the chunks)? The answer itself is not
     counted: a model can echo the question's words. "Quel est le budget de Stargate ?" answered from a
@@ -170,6 +170,10 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"; an English question's own
     words over French articles, where names and shared words remain)."""
     rare = index.lexical.rare_terms(question, rare_share)
+    if names_only:  # the question's first word is capitalised as a first word
+        named = names(question.split(maxsplit=1)[-1])
+        if not any(t in named or any(c.isdigit() for c in t) for t in rare):
+            return True
     if not rare:
         return True
     used = {n for s in sentences if s.supported for n in s.attributed}
@@ -264,7 +268,8 @@ class Verifier:
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE
-        elif not responsive(question, parsed.sentences, passages, index, self.settings.rare_term_share):
+        elif not responsive(question, parsed.sentences, passages, index, self.settings.rare_term_share,
+                            self.settings.distinctive_names_only):
             verdict.reason = Reason.UNRESPONSIVE
         elif mixes_passages(question, parsed.sentences, passages, self.settings.min_borrowed_terms):
             verdict.reason = Reason.MIXED_PASSAGES

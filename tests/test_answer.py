@@ -540,6 +540,14 @@ def test_a_question_is_judged_on_the_words_the_articles_use(assistant_with):
     assert not responsive("Quel est le budget de Stargate ?", [s], passages, index)
     # …and a word no article uses ("sert" where they say "utilise") says nothing about which evidence answers
     assert responsive("Comment OpenAI se sert-elle de Microsoft ?", [s], passages, index)
+    # with `distinctive_names_only`, a question whose rare words hold no name or figure is not judged: "dirige" is
+    # in one chunk only ("ses dirigeants", OpenAI's), while the articles say Microsoft is "sous la houlette de"…
+    leads = "Qui dirige Microsoft ?"
+    assert index.lexical.rare_terms(leads) == ["dirig"]
+    assert not responsive(leads, [s], passages, index)
+    assert responsive(leads, [s], passages, index, names_only=True)
+    # …while a question naming a rare name is judged as before
+    assert not responsive("Quel est le budget de Stargate ?", [s], passages, index, names_only=True)
 
 
 def test_the_gate_takes_the_embedders_floor_unless_a_setting_overrides_it(assistant_with, seeded_project):
