@@ -168,7 +168,8 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     passage about Azure's revenue fails: no chunk the answer rests on says "Stargate". Only the terms the
     articles use at all count: a word no article holds cannot tell one passage from another ("Comment
     Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"; an English question's own
-    words over French articles, where names and shared words remain)."""
+    words over French articles, where names and shared words remain). With `names_only` (an option,
+    measured and not adopted), a question none of whose rare terms is a name or a figure is not judged."""
     rare = index.lexical.rare_terms(question, rare_share)
     if names_only:  # the question's first word is capitalised as a first word
         named = names(question.split(maxsplit=1)[-1])
