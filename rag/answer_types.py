@@ -7,8 +7,9 @@ comment…) has no type this module can check, and None is returned: the checks 
 apply to the four types a pattern can recognise reliably.
 
 `mentions(text, type)` gives the entities of that type in a text (years, months and relative dates;
-numbers and number words; percentages; capitalised names), so that the verifier can ask: does the
-answer give an entity of the asked type that its passage holds and the question did not already give?
+numbers and number words, each with the scale that follows it; percentages; capitalised names), so
+that the verifier can ask: does the answer give an entity of the asked type that its passage holds and
+the question did not already give? ("100 employés" is not the "100" of "100 milliards".)
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
         if answer_type is AnswerType.WHEN:
             found |= {m.group(0) for m in _MOMENT.finditer(text)}
     elif answer_type is AnswerType.AMOUNT:
-        found = {m.group(0) for m in _NUMBER.finditer(text)}
+        return _amounts(text)
     elif answer_type is AnswerType.PERCENTAGE:
         found = {re.sub(r"\s+", "", m.group(0)) for m in _PERCENT.finditer(text)}
     else:
@@ -168,6 +169,22 @@ def quantities(text: str) -> set[str]:
             found.add(number + _SCALES[scale])
         elif re.fullmatch(r"1\d{3}|20\d{2}", number):  # a year: four digits, no thousands separator
             found.add(number)
+    return found
+
+
+def _amounts(text: str) -> set[str]:
+    """`mentions` of amounts: a number with its scale in `quantities`' spelling, so that "100 employés" is
+    not the "100" of "100 milliards" ("100" and "100e9"), and "un milliard" is "1 milliard"; other numbers,
+    and a scale word with no number before it ("des milliards"), as words."""
+    found, spans = set(), []
+    for m in _QUANTITY.finditer(text):
+        if m.group(2) and (scaled := quantities(m.group(0))):
+            found |= scaled
+            spans.append(m.span())
+    for m in _NUMBER.finditer(text):
+        if not any(start <= m.start() < end for start, end in spans):
+            word = fold(m.group(0))
+            found.add(_CANONICAL.get(word, word))
     return found
 
 
