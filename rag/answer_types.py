@@ -155,21 +155,24 @@ def quantities(text: str) -> set[str]:
     milliards", "10 milliards" and "$10 billion" are all "10e9"; "20 %" and "20 percent" are "20%") and
     years written as such ("2019"). Bare numbers without a scale are left out: they are as
     often written in words, or part of a name ("GPT-4")."""
-    found = set()
-    for m in _QUANTITY.finditer(text):
-        number, scale = m.group(1).lower(), " ".join((m.group(2) or "").lower().split())
-        if number in WORD_NUMBERS:
-            if not scale or scale == "%":
-                continue  # "un", "a" alone are articles
-            number = WORD_NUMBERS[number]
-        elif scale:
-            number = re.sub(r"[ \u202f\xa0.](?=\d{3}\b)", "", number).replace(",", ".")
-            number = number.rstrip("0").rstrip(".") if "." in number else number
-        if scale:
-            found.add(number + _SCALES[scale])
-        elif re.fullmatch(r"1\d{3}|20\d{2}", number):  # a year: four digits, no thousands separator
-            found.add(number)
-    return found
+    return {f for m in _QUANTITY.finditer(text) if (f := _figure(m)) is not None}
+
+
+def _figure(m: re.Match) -> str | None:
+    """One `_QUANTITY` match in `quantities`' spelling, or None when it states no figure."""
+    number, scale = m.group(1).lower(), " ".join((m.group(2) or "").lower().split())
+    if number in WORD_NUMBERS:
+        if not scale or scale == "%":
+            return None  # "un", "a" alone are articles
+        number = WORD_NUMBERS[number]
+    elif scale:
+        number = re.sub(r"[ \u202f\xa0.](?=\d{3}\b)", "", number).replace(",", ".")
+        number = number.rstrip("0").rstrip(".") if "." in number else number
+    if scale:
+        return number + _SCALES[scale]
+    if re.fullmatch(r"1\d{3}|20\d{2}", number):  # a year: four digits, no thousands separator
+        return number
+    return None
 
 
 def _amounts(text: str) -> set[str]:
@@ -178,8 +181,8 @@ def _amounts(text: str) -> set[str]:
     and a scale word with no number before it ("des milliards"), as words."""
     found, spans = set(), []
     for m in _QUANTITY.finditer(text):
-        if m.group(2) and (scaled := quantities(m.group(0))):
-            found |= scaled
+        if m.group(2) and (figure := _figure(m)) is not None:
+            found.add(figure)
             spans.append(m.span())
     for m in _NUMBER.finditer(text):
         if not any(start <= m.start() < end for start, end in spans):
