@@ -111,6 +111,12 @@ def names(text: str) -> set[str]:
     return {t for m in _NAME.finditer(text) if fold(m.group(0)) not in _NOT_NAMES for t in tokenize(m.group(0))}
 
 
+def _names_of_question(question: str) -> set[str]:
+    """`names` of a question, its first word left out: it is capitalised as a first word ("Jusqu'à
+    quand…", "Sous quelle forme…")."""
+    return names(question.split(maxsplit=1)[-1])
+
+
 def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
               margin: float, question_names: bool = False) -> None:
     """Score each sentence against what it cites and move its citation to the passage that supports it
@@ -126,8 +132,7 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
     asked = quantities(question)
-    # the question's first word is capitalised as a first word ("Jusqu'à quand…", "Sous quelle forme…")
-    asked_names = names(question.split(maxsplit=1)[-1]) if question_names else set()
+    asked_names = _names_of_question(question) if question_names else set()
     held_names: dict[int, set[str] | None] = {}
     if asked_names:  # (the title is the article's own, or its file name)
         language = detect_language(question)
@@ -171,8 +176,8 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     words over French articles, where names and shared words remain). With `names_only` (an option,
     measured and not adopted), a question none of whose rare terms is a name or a figure is not judged."""
     rare = index.lexical.rare_terms(question, rare_share)
-    if names_only:  # the question's first word is capitalised as a first word
-        named = names(question.split(maxsplit=1)[-1])
+    if names_only:
+        named = _names_of_question(question)
         if not any(t in named or any(c.isdigit() for c in t) for t in rare):
             return True
     if not rare:
