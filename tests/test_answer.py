@@ -347,6 +347,33 @@ def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, s
     assert " ".join(span.split()) == announcing[0].text
 
 
+@pytest.mark.parametrize("filler", [0, 9])  # 9: the first chunk ends on the question
+def test_a_passage_ending_with_the_articles_own_question_keeps_its_answer(assistant_with, seeded_project, filler):
+    """The article asks, then answers: "… quelle part du capital Zeta devrait-il obtenir ?" is followed
+    by the figures. A window ending on the question takes the sentence after it, within the chunk or
+    past its end; nothing further."""
+    for f in seeded_project.sources_path.iterdir():
+        f.unlink()
+    lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
+    (seeded_project.sources_path / "capital.txt").write_text(
+        lead + "Les deux groupes s'affrontent sur un point central : quelle part du capital Zeta devrait-il "
+        "obtenir dans la future structure ? Les discussions oscillent entre 20 % et 49 %. "
+        "La suite parle de météo.", "utf-8")
+    build_index(seeded_project.sources_path, seeded_project.index_path, FakeEmbedder(), seeded_project.chunk)
+    a = assistant_with()
+    question = "Quelle part du capital Zeta devrait-il obtenir dans la future structure ?"
+    hits = a.retriever.search(question, k=3)
+    if filler:  # only the chunk that ends on the question: its answer must come from the source text
+        hits = [h for h in hits if h.chunk.text.rstrip().endswith("?")]
+        assert hits
+    index = a.retriever.index
+    passages = select_passages(question, hits, EvidenceSettings(window_chars=80), index)
+    asking = [p for p in passages if "future structure ?" in p.text]
+    assert asking and asking[0].text.endswith("Les discussions oscillent entre 20 % et 49 %.")
+    span = index.source_text(asking[0].source_id)[asking[0].start:asking[0].end]
+    assert " ".join(span.split()) == asking[0].text
+
+
 def _passage(n: int, text: str) -> Passage:
     return Passage(n, f"c{n}", "s", "t", "a.txt", 0, len(text), text, n, None, None)
 
