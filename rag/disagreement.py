@@ -7,7 +7,7 @@ of that type. Values are compared only between sentences with the same qualifier
 none: "1 milliard en 2019" and "10 milliards en 2023" are two rounds, not a disagreement; a total or a
 running sum, "13 milliards au total" / "depuis 2019", is not a single figure), and only
 across different sources (one article giving two figures is not two sources disagreeing). When two or
-more sources give different values and the answer cites one of them, the answer gains a sentence
+more sources give different values and the answer cites one of them (any passage of it), the answer gains a sentence
 naming each value with its passage and its article's date and outlet, newest first; for a question
 about the latest or the first value, the wording says which source is the most recent or the earliest.
 """
@@ -150,6 +150,10 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
     if not topic:
         return None
     needed = max(1, math.ceil(min_topic_share * len(topic)))
+    # the answer rests on a side when it cites any passage of that side's source (not only the passage
+    # whose sentence was compared: "Sa valorisation actuelle tourne autour de 260 milliards" speaks of
+    # too few of the question's words, the same article's lead does)
+    cited_sources = {p.source_id for p in passages if p.number in cited}
     by_context: dict[tuple, list[Claim]] = {}
     for p in passages:
         for sentence in sentence_texts(p.text):
@@ -168,7 +172,7 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
         # sources that give exactly one value here; a source giving several is not taken as a side
         sides = [next(iter(v.values())) for v in per_source.values() if len(v) == 1]
         keys = {c.key for c in sides}
-        if len(sides) >= 2 and len(keys) >= 2 and any(c.passage in cited for c in sides):
+        if len(sides) >= 2 and len(keys) >= 2 and any(c.source_id in cited_sources for c in sides):
             chosen: dict[str, Claim] = {}
             for c in sorted(sides, key=lambda c: c.date or "", reverse=True):
                 chosen.setdefault(c.key, c)

@@ -28,6 +28,19 @@ def test_two_dated_sources_giving_two_valuations_are_both_named_newest_first():
     assert found.sentence("en").startswith("The sources disagree: 260 milliards de dollars according to [2]")
 
 
+def test_an_answer_citing_another_passage_of_a_sides_article_rests_on_that_side():
+    """The sentence compared is the article's lead; the answer cites the same article's next passage, whose
+    sentence holds too few of the question's words to be compared: the answer still rests on that side."""
+    lead = passage(1, "La start-up OpenAI est valorisée 260 milliards de dollars.", "a", "2025-07-29", "Bloomberg")
+    later = passage(2, "Sa valorisation actuelle tourne autour de 260 milliards de dollars.", "a", "2025-07-29",
+                    "Bloomberg")
+    other = passage(3, OLD.text.replace("La start-up", "OpenAI"), "b", "2023-01-10", "Le Journal")
+    question = "À combien s'élève la valorisation actuelle d'OpenAI ?"
+    found = find(question, [lead, later, other], cited={2}, answer="Elle tourne autour de 260 milliards de dollars.")
+    assert found is not None and found.numbers() == [1, 3]
+    assert find(question, [lead, later, other], cited=set(), answer="260 milliards de dollars.") is None
+
+
 def test_a_question_about_the_latest_or_the_first_value_orders_by_date():
     latest = find("Quelle est la valorisation la plus récente d'OpenAI ?", [OLD, NEW], cited={2}, answer="260 milliards")
     assert latest.asks == "latest" and latest.sentence().index("[2]") < latest.sentence().index("[1]")
