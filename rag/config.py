@@ -143,6 +143,14 @@ class VerifySettings:
     # 118 -> 118 of 200 (+0 -0 both), with one answerable question refused before answered wrongly in each
     # (2026-11-27, #16): not adopted (README, "A rare word of the question that the articles paraphrase")
     distinctive_names_only: bool = False
+    # across languages a claim's name (a run of capitalised words) is found in the evidence under another
+    # spelling when one of its words is at least this close to a word of the evidence (difflib's ratio on
+    # folded words: "California"/"Californie" 0.9, "Japan"/"Japon" 0.8, "States"/"États" 0.73;
+    # "Bill"/"bilatéral" 0.62 is not) or when its initials make an acronym of the evidence ("Right of
+    # First Refusal", ROFR); a name found in no form halves the claim's support, as a missing name does
+    # within one language. Chosen on the English answers of the saved gold-set reports, none of whose
+    # names it misses (2026-11-27, #17; README, "A name no passage holds, in English")
+    name_spelling_ratio: float = 0.7
 
 
 @dataclass

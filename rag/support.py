@@ -3,8 +3,8 @@
 - `lexical` (default, deterministic): share of the claim's content stems found in the evidence,
   halved when a number or a name (a capitalised word after the first) of the claim is missing from it;
   with an embedder, the best cosine between the claim and an evidence sentence is mapped onto 0..1
-  (halved in the same way, numbers only across languages) and the larger of the two is kept (this
-  lets an English sentence be checked against French evidence).
+  (halved in the same way; across languages a name also counts when the evidence spells it otherwise)
+  and the larger of the two is kept (this lets an English sentence be checked against French evidence).
 - `cross-encoder:<path>`: a sentence-transformers CrossEncoder (NLI or relevance) from a local path.
 - `llm`: the answering GGUF asked a yes/no question (slow).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from difflib import get_close_matches
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from rag.language import detect_language
 from rag.lexical import fold, tokenize
 
 SUPPORT_THRESHOLD = VerifySettings.support_threshold
+NAME_SPELLING_RATIO = VerifySettings.name_spelling_ratio
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -53,13 +55,60 @@ def names_in(text: str) -> set[str]:
     return {fold(w) for w in words[1:] if len(w) > 1 and w[0].isupper()}
 
 
-def misses_key_terms(claim: str, evidence: str, question: str = "") -> bool:
+def misses_key_terms(claim: str, evidence: str, question: str = "", across_languages: bool = False) -> bool:
     """Does the claim carry a number or a name that the evidence does not? (Names the question
-    already gives are not the claim's own.)"""
+    already gives are not the claim's own.) Across languages a name may be spelt otherwise
+    ("California" for "Californie") or spelt out from an acronym ("Right of First Refusal" for ROFR):
+    it is missing only when the evidence holds it in no such form (`spelt_elsewhere`)."""
     if numbers_in(claim) - numbers_in(evidence):
         return True
-    names = names_in(claim) - {fold(w) for w in _WORD.findall(question)}
-    return bool(names and names - {fold(w) for w in _WORD.findall(evidence)})
+    given = {fold(w) for w in _WORD.findall(evidence)} | {fold(w) for w in _WORD.findall(question)}
+    names = names_in(claim) - given
+    if names and across_languages:
+        names -= spelt_elsewhere(claim, f"{evidence} {question}", given)
+    return bool(names)
+
+
+# small words that may stand between the capitalised words of one name ("Right of First Refusal")
+_CONNECTORS = frozenset({"of", "the", "for", "de", "du", "des", "la", "le", "d"})
+_TOKEN = re.compile(r"[^\W\d_]+|[^\w\s]")
+
+
+def name_runs(text: str) -> list[list[str]]:
+    """Runs of capitalised words, small words allowed between them; punctuation ends a run."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+    for token in [*_TOKEN.findall(text), "."]:
+        if token[0].isupper():
+            run.append(token)
+            continue
+        if run and token.lower() in _CONNECTORS:
+            run.append(token)
+            continue
+        while run and not run[-1][0].isupper():
+            run.pop()
+        if run:
+            runs.append(run)
+        run = []
+    return runs
+
+
+def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str]) -> set[str]:
+    """The claim's names that `evidence` holds in another form. A name is one run of capitalised words
+    (`name_runs`); its words count as found when one of them is at least `NAME_SPELLING_RATIO` alike to
+    a folded word of the evidence (difflib: "Californie", "États-Unis" for "United States") or has two
+    letters or fewer ("AI" for "IA"), or when its initials make an acronym of the evidence ("Right of
+    First Refusal" for ROFR)."""
+    acronyms = {w for w in _WORD.findall(evidence) if len(w) >= 2 and w.isupper()}
+    found: set[str] = set()
+    for run in name_runs(claim):
+        capitals = [w for w in run if w[0].isupper()]
+        initials = {"".join(w[0] for w in run).upper(), "".join(w[0] for w in capitals)}
+        if initials & acronyms or any(len(w) <= 2 or get_close_matches(fold(w), evidence_words, n=1,
+                                                                        cutoff=NAME_SPELLING_RATIO)
+                                      for w in capitals):
+            found |= {fold(w) for w in capitals}
+    return found
 
 
 class LexicalScorer(SupportScorer):
@@ -103,8 +152,7 @@ class LexicalScorer(SupportScorer):
         if not same_language and self.scale is not None:
             low, high = self.scale.band(True)  # cross-language cosines run lower
         mapped = (cosine - low) / (high - low)
-        if (misses_key_terms(claim, evidence, question) if same_language  # names differ across languages
-                else numbers_in(claim) - numbers_in(evidence)):
+        if misses_key_terms(claim, evidence, question, across_languages=not same_language):
             mapped *= 0.5
         return float(min(1.0, max(0.0, mapped)))
 

@@ -71,3 +71,22 @@ def test_an_english_claim_on_french_evidence_is_judged_on_the_cross_language_ban
     assert scorer.semantic("The stake will exceed 200 billion dollars.", french) < scorer.threshold  # numbers still count
     given = LexicalScorer(_FixedCosine(), cosine_low=0.80, cosine_high=0.90)  # a band set by hand applies everywhere
     assert given.semantic(english, french) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("claim, evidence, found", [
+    # a name no passage holds, in any spelling: as within one language, it halves the support
+    ("Microsoft is led by Bill Gates.", "Microsoft, sous la houlette de Satya Nadella, vise le cloud.", False),
+    ("Microsoft is led by Bill Gates and Satya Nadella.", "Microsoft, sous la houlette de Satya Nadella.", False),
+    ("OpenAI is led by Elon Musk.", "Ses dirigeants, Sam Altman le premier, veulent redéfinir la relation.", False),
+    # the same names spelt the other language's way, or spelt out from the passage's acronym
+    ("Microsoft is led by Satya Nadella.", "Microsoft, sous la houlette de Satya Nadella, vise le cloud.", True),
+    ("OpenAI works with the attorneys general of California and Delaware.",
+     "OpenAI collabore avec les procureurs généraux de Californie et Delaware.", True),
+    ("Its new allies are in Japan and the United States.", "Avec SoftBank au Japon et Oracle aux États-Unis.", True),
+    ("It stands for Right of First Refusal.", "Microsoft garde un droit de premier refus (ROFR).", True),
+    ("It stands for Memorandum of Understanding.", "Ils signent un protocole d'entente non contraignant (MOU).", True),
+])
+def test_an_english_claim_is_checked_for_names_its_french_evidence_holds_in_no_spelling(claim, evidence, found):
+    scorer = LexicalScorer(_FixedCosine())
+    full = (0.85 - 0.765) / (0.868 - 0.765)  # the cross-language band, as above
+    assert scorer.semantic(claim, evidence) == pytest.approx(full if found else full / 2, abs=0.01)
