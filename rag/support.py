@@ -55,7 +55,8 @@ def names_in(text: str) -> set[str]:
     return {fold(w) for w in words[1:] if len(w) > 1 and w[0].isupper()}
 
 
-def misses_key_terms(claim: str, evidence: str, question: str = "", across_languages: bool = False) -> bool:
+def misses_key_terms(claim: str, evidence: str, question: str = "", across_languages: bool = False,
+                     spelling_ratio: float = NAME_SPELLING_RATIO) -> bool:
     """Does the claim carry a number or a name that the evidence does not? (Names the question
     already gives are not the claim's own.) Across languages a name may be spelt otherwise
     ("California" for "Californie") or spelt out from an acronym ("Right of First Refusal" for ROFR):
@@ -65,7 +66,7 @@ def misses_key_terms(claim: str, evidence: str, question: str = "", across_langu
     given = {fold(w) for w in _WORD.findall(evidence)} | {fold(w) for w in _WORD.findall(question)}
     names = names_in(claim) - given
     if names and across_languages:
-        names -= spelt_elsewhere(claim, f"{evidence} {question}", given)
+        names -= spelt_elsewhere(claim, f"{evidence} {question}", given, spelling_ratio)
     return bool(names)
 
 
@@ -93,9 +94,10 @@ def name_runs(text: str) -> list[list[str]]:
     return runs
 
 
-def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str]) -> set[str]:
+def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str],
+                    spelling_ratio: float = NAME_SPELLING_RATIO) -> set[str]:
     """The claim's names that `evidence` holds in another form. A name is one run of capitalised words
-    (`name_runs`); its words count as found when one of them is at least `NAME_SPELLING_RATIO` alike to
+    (`name_runs`); its words count as found when one of them is at least `spelling_ratio` alike to
     a folded word of the evidence (difflib: "Californie", "États-Unis" for "United States") or has two
     letters or fewer ("AI" for "IA"), or when its initials make an acronym of the evidence ("Right of
     First Refusal" for ROFR)."""
@@ -105,7 +107,7 @@ def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str]) -> set[
         capitals = [w for w in run if w[0].isupper()]
         initials = {"".join(w[0] for w in run).upper(), "".join(w[0] for w in capitals)}
         if initials & acronyms or any(len(w) <= 2 or get_close_matches(fold(w), evidence_words, n=1,
-                                                                        cutoff=NAME_SPELLING_RATIO)
+                                                                        cutoff=spelling_ratio)
                                       for w in capitals):
             found |= {fold(w) for w in capitals}
     return found
@@ -113,14 +115,18 @@ def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str]) -> set[
 
 class LexicalScorer(SupportScorer):
     """Stem overlap, and with an embedder the claim–sentence cosine mapped onto 0..1 between
-    `cosine_low` and `cosine_high` (by default the embedder's own band, `CosineScale`)."""
+    `cosine_low` and `cosine_high` (by default the embedder's own band, `CosineScale`);
+    `name_spelling_ratio`: how alike a word of the evidence must be to a claim's name in the other
+    language (`spelt_elsewhere`)."""
 
     name = "lexical"
 
     def __init__(self, embedder: Embedder | None = None, threshold: float = SUPPORT_THRESHOLD,
-                 cosine_low: float | None = None, cosine_high: float | None = None) -> None:
+                 cosine_low: float | None = None, cosine_high: float | None = None,
+                 name_spelling_ratio: float = NAME_SPELLING_RATIO) -> None:
         self.embedder = embedder
         self.threshold = threshold
+        self.name_spelling_ratio = name_spelling_ratio
         # the embedder's own scale when no band is given: its cross-language band applies too
         self.scale = embedder.scale if embedder is not None and cosine_low is None and cosine_high is None else None
         if embedder is not None:
@@ -152,7 +158,7 @@ class LexicalScorer(SupportScorer):
         if not same_language and self.scale is not None:
             low, high = self.scale.band(True)  # cross-language cosines run lower
         mapped = (cosine - low) / (high - low)
-        if misses_key_terms(claim, evidence, question, across_languages=not same_language):
+        if misses_key_terms(claim, evidence, question, not same_language, self.name_spelling_ratio):
             mapped *= 0.5
         return float(min(1.0, max(0.0, mapped)))
 
@@ -243,7 +249,7 @@ def get_scorer(spec: str, embedder: Embedder | None = None, llm=None,
     """`lexical` (default), `cross-encoder:<local path>` or `llm`; an unusable judge is an error."""
     s = settings or VerifySettings()
     if spec in ("lexical", "default"):
-        return LexicalScorer(embedder, s.support_threshold, s.cosine_low, s.cosine_high)
+        return LexicalScorer(embedder, s.support_threshold, s.cosine_low, s.cosine_high, s.name_spelling_ratio)
     if spec.startswith("cross-encoder:"):
         return CrossEncoderScorer(spec.split(":", 1)[1])
     if spec == "llm":

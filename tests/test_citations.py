@@ -90,3 +90,12 @@ def test_an_english_claim_is_checked_for_names_its_french_evidence_holds_in_no_s
     scorer = LexicalScorer(_FixedCosine())
     full = (0.85 - 0.765) / (0.868 - 0.765)  # the cross-language band, as above
     assert scorer.semantic(claim, evidence) == pytest.approx(full if found else full / 2, abs=0.01)
+
+
+def test_the_name_spelling_ratio_is_read_from_the_settings():
+    from rag.config import VerifySettings
+    from rag.support import get_scorer
+
+    strict = get_scorer("lexical", _FixedCosine(), settings=VerifySettings(name_spelling_ratio=0.95))
+    claim, evidence = "Its allies are in Japan.", "Avec SoftBank au Japon."
+    assert strict.semantic(claim, evidence) < get_scorer("lexical", _FixedCosine()).semantic(claim, evidence)
