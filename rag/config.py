@@ -99,6 +99,13 @@ class EvidenceSettings:
     # 58 -> 55 of 73 (gold, p = 0.45) and 118 -> 117 of 200 (PIAF tune): not adopted (README, "Another
     # passage order?", 2026-11-27)
     rank_weight: float = 0.0
+    # True: a window ending on the article's own question takes the sentence after it, which answers it,
+    # as a window ending on a colon does ("… quelle part du capital Microsoft devrait-il obtenir dans cette
+    # future structure ? Les discussions oscillent entre 20 % et 49 %"); False = colons only (default).
+    # Gold set 68 -> 67 of 92 (+0 -1), PIAF tune half 118 -> 118, then the seed test set 71 -> 69 of 94: two
+    # unanswerable questions answered from the completed window (2026-11-27, #17): not adopted (README,
+    # "An article's own question and the sentence that answers it")
+    complete_questions: bool = False
 
 
 @dataclass
@@ -148,8 +155,10 @@ class VerifySettings:
     # folded words: "California"/"Californie" 0.9, "Japan"/"Japon" 0.8, "States"/"États" 0.73;
     # "Bill"/"bilatéral" 0.62 is not) or when its initials make an acronym of the evidence ("Right of
     # First Refusal", ROFR); a name found in no form halves the claim's support, as a missing name does
-    # within one language. Chosen on the English answers of the saved gold-set reports, none of whose
-    # names it misses (2026-11-27, #17; README, "A name no passage holds, in English")
+    # within one language. Chosen on the English answer sentences of 19 saved gold-set reports: it flags
+    # two, an unanswerable question answered with a name its passage lacks and a right answer citing a
+    # passage without its "Azure" (another passage holds it, so the citation moves), and no name
+    # spelt the other language's way (2026-11-27, #17; README, "A name no passage holds, in English")
     name_spelling_ratio: float = 0.7
 
 

@@ -90,7 +90,8 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
                       query_vector: np.ndarray | None = None) -> list[Window]:
     """Every candidate window of the hits. With `index` (the snapshot the hits came from), sentence
     cosines come from its sentence vectors (given `query_vector`), term weights from its IDF, and a
-    window ending with a colon or a question can take the sentence it announces from past the chunk's end. With
+    window ending with a colon (or a question, `complete_questions`) can take the sentence it announces from past the
+    chunk's end. With
     `rank_weight`, a chunk's sentences also score `rank_weight / its retrieval rank`.
     Instruction-like sentences and page furniture ("cliquez ici") are dropped."""
     weights = question_weights(question, index)
@@ -156,7 +157,7 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
         lo, hi = _grow(sentences, scores, seed, s.window_chars)
         window = sentences[lo:hi + 1]
         variants = [window]
-        if announces(window[-1][2]):
+        if announces(window[-1][2], s.complete_questions):
             # the completed window first; the window as grown if the completed one is over budget
             following = _following(sentences, hi, source_text, hit)
             variants.insert(0, _complete(window, following, s.context_chars))
@@ -201,12 +202,13 @@ def _following(sentences: list[Span], hi: int, source_text: Callable[[str], str]
         end = span[1]
 
 
-def announces(sentence: str) -> bool:
-    """Does the sentence announce the one after it: a colon ("… dans trois domaines clés :") or the
-    article's own question, which its next sentence answers ("L'enjeu principal ? Permettre à
-    Microsoft…"; a FAQ's "En quoi consiste le protocole d'entente ? Il s'agit d'un accord…")? A window
-    ending there without that sentence gives the model the question, not the answer."""
-    return sentence.rstrip().endswith((":", "?"))
+def announces(sentence: str, questions: bool = False) -> bool:
+    """Does the sentence announce the one after it: a colon ("… dans trois domaines clés :"), or with
+    `questions` the article's own question, which its next sentence answers ("L'enjeu principal ?
+    Permettre à Microsoft…"; a FAQ's "En quoi consiste le protocole d'entente ? Il s'agit d'un
+    accord…")? A window ending there without that sentence gives the model the announcement, not what
+    it announces."""
+    return sentence.rstrip().endswith((":", "?") if questions else ":")
 
 
 _LIST_ITEM = re.compile(r"\s*(?:[-–—•*·▪]|\d{1,2}[.)])\s")
