@@ -321,30 +321,42 @@ def test_page_furniture_is_told_from_an_articles_sentences(sentence, furniture):
     assert is_furniture(sentence) is furniture
 
 
+def _one_article(assistant_with, project, text: str, filler: int, question: str, chunk_end: str):
+    """`text` after `filler` sentences of filler as the project's only source, indexed; the hits for
+    `question`, only the chunks ending with `chunk_end` when there is filler (what follows must then come
+    from the source text, past the chunk's end), and the index."""
+    for f in project.sources_path.iterdir():
+        f.unlink()
+    lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
+    (project.sources_path / "article.txt").write_text(lead + text, "utf-8")
+    build_index(project.sources_path, project.index_path, FakeEmbedder(), project.chunk)
+    retriever = assistant_with().retriever
+    hits = retriever.search(question, k=3)
+    if filler:
+        hits = [h for h in hits if h.chunk.text.rstrip().endswith(chunk_end)]
+        assert hits
+    return hits, retriever.index
+
+
+def _as_in_source(passage: Passage, index) -> bool:
+    span = index.source_text(passage.source_id)[passage.start:passage.end]
+    return " ".join(span.split()) == passage.text
+
+
 @pytest.mark.parametrize("filler", [0, 10])
 def test_a_passage_ending_with_a_colon_keeps_what_it_announces(assistant_with, seeded_project, filler):
     """The list after "trois domaines :" stays with it, all its items and no more, within the chunk or past
     its end."""
-    for f in seeded_project.sources_path.iterdir():
-        f.unlink()
-    lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
-    (seeded_project.sources_path / "fonds.txt").write_text(
-        lead + "Le fonds Zeta soutient des associations dans trois domaines clés :\n"
-        "- Littératie numérique pour les écoles.\n- Santé rurale.\nLa suite parle de météo.", "utf-8")
-    build_index(seeded_project.sources_path, seeded_project.index_path, FakeEmbedder(), seeded_project.chunk)
-    a = assistant_with()
     question = "Dans quels trois domaines le fonds Zeta soutient-il des associations ?"
-    hits = a.retriever.search(question, k=3)
-    if filler:  # only the chunk that ends on the colon: the list must come from the source text
-        hits = [h for h in hits if h.chunk.text.rstrip().endswith(":")]
-        assert hits
-    index = a.retriever.index
+    hits, index = _one_article(assistant_with, seeded_project,
+                               "Le fonds Zeta soutient des associations dans trois domaines clés :\n"
+                               "- Littératie numérique pour les écoles.\n- Santé rurale.\nLa suite parle de météo.",
+                               filler, question, ":")
     passages = select_passages(question, hits, EvidenceSettings(window_chars=80), index)
     announcing = [p for p in passages if "trois domaines clés :" in p.text]
     assert announcing and "Littératie numérique" in announcing[0].text and "Santé rurale" in announcing[0].text
     assert "suite parle de météo" not in announcing[0].text
-    span = index.source_text(announcing[0].source_id)[announcing[0].start:announcing[0].end]
-    assert " ".join(span.split()) == announcing[0].text
+    assert _as_in_source(announcing[0], index)
 
 
 @pytest.mark.parametrize("filler", [0, 9])  # 9: the first chunk ends on the question
@@ -352,29 +364,18 @@ def test_a_passage_ending_with_the_articles_own_question_keeps_its_answer(assist
     """The article asks, then answers: "… quelle part du capital Zeta devrait-il obtenir ?" is followed
     by the figures. With `complete_questions` (an option, measured and not adopted), a window ending on
     the question takes the sentence after it, within the chunk or past its end; nothing further."""
-    for f in seeded_project.sources_path.iterdir():
-        f.unlink()
-    lead = "".join(f"La phrase de remplissage numéro {i} parle de météo. " for i in range(filler))
-    (seeded_project.sources_path / "capital.txt").write_text(
-        lead + "Les deux groupes s'affrontent sur un point central : quelle part du capital Zeta devrait-il "
-        "obtenir dans la future structure ? Les discussions oscillent entre 20 % et 49 %. "
-        "La suite parle de météo.", "utf-8")
-    build_index(seeded_project.sources_path, seeded_project.index_path, FakeEmbedder(), seeded_project.chunk)
-    a = assistant_with()
     question = "Quelle part du capital Zeta devrait-il obtenir dans la future structure ?"
-    hits = a.retriever.search(question, k=3)
-    if filler:  # only the chunk that ends on the question: its answer must come from the source text
-        hits = [h for h in hits if h.chunk.text.rstrip().endswith("?")]
-        assert hits
-    index = a.retriever.index
+    hits, index = _one_article(assistant_with, seeded_project,
+                               "Les deux groupes s'affrontent sur un point central : quelle part du capital Zeta "
+                               "devrait-il obtenir dans la future structure ? Les discussions oscillent entre 20 % "
+                               "et 49 %. La suite parle de météo.", filler, question, "?")
     asking = [p for p in select_passages(question, hits, EvidenceSettings(window_chars=80), index)
               if "future structure ?" in p.text]
     assert asking and asking[0].text.endswith("future structure ?")  # the default: colons only
     passages = select_passages(question, hits, EvidenceSettings(window_chars=80, complete_questions=True), index)
     asking = [p for p in passages if "future structure ?" in p.text]
     assert asking and asking[0].text.endswith("Les discussions oscillent entre 20 % et 49 %.")
-    span = index.source_text(asking[0].source_id)[asking[0].start:asking[0].end]
-    assert " ".join(span.split()) == asking[0].text
+    assert _as_in_source(asking[0], index)
 
 
 def _passage(n: int, text: str) -> Passage:
