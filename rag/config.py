@@ -104,7 +104,7 @@ class EvidenceSettings:
     # future structure ? Les discussions oscillent entre 20 % et 49 %"); False = colons only (default).
     # Gold set 68 -> 67 of 92 (+0 -1), PIAF tune half 118 -> 118, then the seed test set 71 -> 69 of 94: two
     # unanswerable questions answered from the completed window (2026-11-27, #17): not adopted (README,
-    # "An article's own question and the sentence that answers it")
+    # "An article's own question and its answer; a name no passage holds, in English")
     complete_questions: bool = False
 
 
@@ -158,7 +158,8 @@ class VerifySettings:
     # within one language. Chosen on the English answer sentences of 19 saved gold-set reports: it flags
     # two, an unanswerable question answered with a name its passage lacks and a right answer citing a
     # passage without its "Azure" (another passage holds it, so the citation moves), and no name
-    # spelt the other language's way (2026-11-27, #17; README, "A name no passage holds, in English")
+    # spelt the other language's way (2026-11-27, #17; README, "An article's own question and its answer;
+    # a name no passage holds, in English")
     name_spelling_ratio: float = 0.7
 
 

@@ -7,9 +7,10 @@ of that type. Values are compared only between sentences with the same qualifier
 none: "1 milliard en 2019" and "10 milliards en 2023" are two rounds, not a disagreement; a total or a
 running sum, "13 milliards au total" / "depuis 2019", is not a single figure), and only
 across different sources (one article giving two figures is not two sources disagreeing). When two or
-more sources give different values and the answer cites one of them (any passage of it), the answer gains a sentence
-naming each value with its passage and its article's date and outlet, newest first; for a question
-about the latest or the first value, the wording says which source is the most recent or the earliest.
+more sources give different values and the answer cites one of them (any of its passages), the answer
+gains a sentence naming each value with its passage and its article's date and outlet, newest first;
+for a question about the latest or the first value, the wording says which source is the most recent or
+the earliest.
 """
 
 from __future__ import annotations

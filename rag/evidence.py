@@ -90,9 +90,9 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
                       query_vector: np.ndarray | None = None) -> list[Window]:
     """Every candidate window of the hits. With `index` (the snapshot the hits came from), sentence
     cosines come from its sentence vectors (given `query_vector`), term weights from its IDF, and a
-    window ending with a colon (or a question, `complete_questions`) can take the sentence it announces from past the
-    chunk's end. With
-    `rank_weight`, a chunk's sentences also score `rank_weight / its retrieval rank`.
+    window ending with a colon (or a question, with `complete_questions`) can take the sentence it
+    announces from past the chunk's end. With `rank_weight`, a chunk's sentences also score
+    `rank_weight / its retrieval rank`.
     Instruction-like sentences and page furniture ("cliquez ici") are dropped."""
     weights = question_weights(question, index)
     windows: list[Window] = []
