@@ -36,7 +36,7 @@ from rag.filters import SourceFilter
 from rag.metadata import ArticleMeta
 from rag.index import Index
 from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, is_abstention, \
-    is_other_language
+    is_other_language, without_corpus_reference
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, build_messages, fit_prompt
@@ -158,7 +158,9 @@ def is_follow_up(question: str) -> bool:
 
 
 def retrieval_query(question: str, history: History | None) -> str:
-    """What to search for: a follow-up question ("Et avec qui ?") carries the previous exchange along."""
+    """What to search for: the question without its reference to the articles ("selon les sources",
+    `without_corpus_reference`); a follow-up question ("Et avec qui ?") carries the previous exchange along."""
+    question = without_corpus_reference(question)
     if not history or not is_follow_up(question):
         return question
     previous_q, previous_a = history[-1]

@@ -48,6 +48,21 @@ EXTRA_STOP_WORDS = frozenset(
 QUESTION_FRAMING = ("combien quel quelle quels quelles lequel laquelle lesquels comment pourquoi où quand "
                     "chez selon parmi how why where when much many whom whose")
 
+# A reference to the articles themselves ("selon les articles", "d'après les différentes sources", "according
+# to the sources"): it says where to look, not what about, and its words would match an article's own
+# "selon plusieurs sources" or "Article en référence" rather than the answer
+_CORPUS_REFERENCE = re.compile(
+    r"[,\s]*\b(?:selon|d['’]apr[èe]s|dans|according\s+to|in)\s+(?:les|the|ces|these|vos|your|nos|our|mes|my)\s+"
+    r"(?:(?:différent|divers|various|different|several|plusieurs)\w*\s+)?(?:articles|sources|documents)\b",
+    re.IGNORECASE)
+
+
+def without_corpus_reference(question: str) -> str:
+    """The question without its reference to the articles ("Quelle est la valorisation d'OpenAI selon les
+    différentes sources ?" -> "Quelle est la valorisation d'OpenAI ?")."""
+    return _CORPUS_REFERENCE.sub("", question).strip(" ,;:") or question
+
+
 # A question opening with one of these continues the previous exchange ("Et avec qui ?").
 FOLLOW_UP_OPENERS = frozenset("et and puis ensuite also aussi mais but what quid".split())
 

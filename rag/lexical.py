@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.language import EXTRA_STOP_WORDS, QUESTION_FRAMING
+from rag.language import EXTRA_STOP_WORDS, QUESTION_FRAMING, without_corpus_reference
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,10 @@ def _question_framing() -> frozenset[str]:
 
 
 def question_terms(question: str) -> list[str]:
-    """Stems of the question's content words, without those that only frame a question ("combien", "quel"…)."""
+    """Stems of the question's content words, without those that only frame a question ("combien", "quel"…)
+    or refer to the articles themselves ("selon les sources")."""
     framing = _question_framing()
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in framing]
+    return [t for t in dict.fromkeys(tokenize(without_corpus_reference(question))) if t not in framing]
 
 
 def fold(text: str) -> str:

@@ -617,3 +617,23 @@ def test_warm_up_runs_the_model_over_the_constant_prefix_once_there_is_an_index(
     workspace.assistant().answer("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
     constant = llm.prompts[0].rsplit("<user>", 1)[0]  # the system prompt and the worked example
     assert "Microsoft" not in constant and llm.prompts[1].startswith(constant + "<user>\nPassages :\n[1]")
+
+
+@pytest.mark.parametrize("question, searched", [
+    ("Quelle est la valorisation d'OpenAI selon les différentes sources ?", "Quelle est la valorisation d'OpenAI ?"),
+    ("D'après les articles, qui dirige Microsoft ?", "qui dirige Microsoft ?"),
+    ("Which startup has Microsoft partnered with according to the articles?", "Which startup has Microsoft partnered with?"),
+    # the articles' own words stay: a question about an article, or about texts that are its topic
+    ("Qui signe l'article sur la relation à 13 milliards ?", "Qui signe l'article sur la relation à 13 milliards ?"),
+    ("Qui peut créer le réseau routier selon les textes constitutionnels ?",
+     "Qui peut créer le réseau routier selon les textes constitutionnels ?"),
+    ("Selon les sources", "Selon les sources"),
+])
+def test_a_reference_to_the_articles_is_not_searched_for(question, searched):
+    """"selon les sources" says where to look, not what about: searched for, it matches an article's own
+    "Selon plusieurs sources" instead of the answer (eval/corpus_reference_fr.jsonl)."""
+    from rag.answer import retrieval_query
+    from rag.lexical import question_terms
+
+    assert retrieval_query(question, None) == searched
+    assert "sourc" not in question_terms("Combien vaut OpenAI selon les sources ?")
