@@ -136,8 +136,7 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
         found = {re.sub(r"\s+", "", m.group(0)) for m in _PERCENT.finditer(text)}
     else:
         found = {m.group(0) for m in _NAME.finditer(text)}
-    folded = {fold(f.replace(" ", "")) for f in found}
-    return {_CANONICAL.get(f, f) for f in folded}
+    return {canonical(fold(f.replace(" ", ""))) for f in found}
 
 
 _SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9", "bn": "e9",
@@ -186,8 +185,7 @@ def _amounts(text: str) -> set[str]:
             spans.append(m.span())
     for m in _NUMBER.finditer(text):
         if not any(start <= m.start() < end for start, end in spans):
-            word = fold(m.group(0))
-            found.add(_CANONICAL.get(word, word))
+            found.add(canonical(fold(m.group(0))))
     return found
 
 
