@@ -63,8 +63,11 @@ def misses_key_terms(claim: str, evidence: str, question: str = "", across_langu
     it is missing only when the evidence holds it in no such form (`spelt_elsewhere`)."""
     if numbers_in(claim) - numbers_in(evidence):
         return True
+    names = names_in(claim)
+    if not names:  # most claims: the evidence need not be read word by word
+        return False
     given = {fold(w) for w in _WORD.findall(evidence)} | {fold(w) for w in _WORD.findall(question)}
-    names = names_in(claim) - given
+    names -= given
     if names and across_languages:
         names -= spelt_elsewhere(claim, f"{evidence} {question}", given, spelling_ratio)
     return bool(names)
