@@ -1,7 +1,8 @@
 """Page furniture: the words of a web page's controls that a scrape leaves in an article's text
 ("Redirection en cours...", "Si vous n'êtes pas redirigé automatiquement, 👉 cliquez ici 👈", "Lire
-aussi", "Abonnez-vous à notre newsletter"). They inform no one; a short sentence that is one of them is
-never given to the model as evidence nor shown as a passage. HTML sources lose most of it at parsing
+aussi", "Abonnez-vous à notre newsletter"), and a social post's tag line ("🤖💼 #IA #Tech"). They
+inform no one; a short sentence that is one of them is never given to the model as evidence nor shown
+as a passage. HTML sources lose most of it at parsing
 (navigation, footers, forms: rag.sources); this catches what a saved text or PDF keeps."""
 
 from __future__ import annotations
@@ -24,10 +25,20 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 
+#: a hashtag or an @-mention: a post's tag, not a word of its text
+_TAG = re.compile(r"[#@]\w+")
+
 #: a sentence longer than this is the article's, even when it quotes a control's words
 MAX_WORDS = 25
 
 
 def is_furniture(sentence: str) -> bool:
     """Is the sentence a page's control or notice rather than the article's text?"""
-    return len(sentence.split()) <= MAX_WORDS and bool(_FURNITURE.search(sentence.strip()))
+    if len(sentence.split()) > MAX_WORDS:
+        return False
+    return bool(_FURNITURE.search(sentence.strip())) or is_tag_line(sentence)
+
+
+def is_tag_line(sentence: str) -> bool:
+    """Is the sentence only hashtags, mentions and emoji ("🤖💼 #IA #Tech"), with no word of text?"""
+    return not re.search(r"\w", _TAG.sub(" ", sentence))

@@ -13,6 +13,8 @@ stands and, if not, why. Each test is a small public function:
   (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
   aux entreprises" when only the Azure passage speaks of companies);
+- `asks`: a sentence of the answer that is a question ("Qui dominera ?", copied from the article)
+  asserts nothing: it is left out of the answer, and an answer made only of questions answers nothing;
 - `restates`: a sentence that only repeats the question's own words, or copies a heading of the
   article, answers nothing ("La poutine parfaite représente la poutine parfaite."); nor does one that
   restates a why-question's premise with a word or two added, giving no reason;
@@ -216,6 +218,11 @@ def _headings(passage: Passage, index: "Index | None") -> list[str]:
     return [line for line in lines if line and len(line.split()) <= 10 and line[-1] not in ".!?:;…»\")"]
 
 
+def asks(sentence: Sentence) -> bool:
+    """Is the answer's sentence a question ("Pas de quoi s'inquiéter ?")? It asserts nothing."""
+    return sentence.text.rstrip(" »\"')").endswith("?")
+
+
 def restates(question: str, sentence: Sentence, passages: list[Passage], index: "Index | None" = None,
              reason_terms: int = 0) -> bool:
     """Does the sentence say nothing beyond the question's words and a heading of its passages? "La
@@ -264,6 +271,9 @@ class Verifier:
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
+        if parsed.sentences and all(asks(s) for s in parsed.sentences):
+            return Verdict(Reason.NOT_AN_ANSWER, raw, passages, question, parsed.sentences, parsed.invalid_citations)
+        parsed.sentences = [s for s in parsed.sentences if not asks(s)]
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
                   self.settings.question_names)
         verdict = Verdict(Reason.ANSWERED, raw, passages, question, parsed.sentences, parsed.invalid_citations)

@@ -306,9 +306,13 @@ def test_page_furniture_left_by_a_scrape_is_never_a_passage(assistant_with, seed
     ("Nous utilisons des cookies pour améliorer votre expérience.", True),
     ("If you are not redirected, click here.", True),
     ("© 2025 Le Journal. Tous droits réservés.", True),
+    ("🤖💼 #IA #Tech", True),  # a post's tag line
+    ("@OpenAI #GPT5", True),
     # the article's own sentences, even those that speak of the same things
     ("Microsoft a redirigé une partie de ses investissements vers ses propres modèles d'IA.", False),
     ("Microsoft redirected ten billion dollars to its own AI models.", False),
+    ("#IA : OpenAI lève 6 milliards de dollars.", False),
+    ("Qui dominera?", False),
     ("Le Monde a lancé une newsletter consacrée à l'intelligence artificielle.", False),
     ("Les lecteurs abonnés au journal ont appris la nouvelle avant l'annonce officielle de Microsoft.", False),
     ("OpenAI a envoyé à ses clients une lettre d'information, que l'entreprise appelle sa newsletter "
@@ -552,6 +556,22 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     # the question's own year is not an answer to it
     assert not gives_asked_type("Quel mois de 2019 le contrat a-t-il été signé ?", [year], passages)
     assert gives_asked_type("Pourquoi le contrat a-t-il été signé ?", [no_year], passages)  # no type to check
+
+
+def test_a_question_in_the_answer_asserts_nothing(assistant_with):
+    """A question copied from an article ("Qui dominera ?") is left out of the answer; an answer made
+    only of questions answers nothing and is refused."""
+    from rag.verify import asks
+
+    assert asks(Sentence("Qui dominera?", [1])) and asks(Sentence("« Pas de quoi s'inquiéter ? »", [1]))
+    assert not asks(Sentence("Le journal demande « qui dominera ? » aux lecteurs.", [1]))
+    a = assistant_with("Qui dominera l'IA du futur [1] ? Le contrat initial a été signé en 2019 [1].")
+    answered = a.answer("En quelle année le contrat initial a-t-il été signé ?")
+    assert not answered.abstained and "2019" in answered.text
+    assert "?" not in answered.text and all(not s.text.endswith("?") for s in answered.sentences)
+    b = assistant_with("Qui dominera l'IA du futur [1] ?", "Qui dominera l'IA du futur [1] ?", "Qui dominera [1] ?")
+    refused = b.answer("En quelle année le contrat initial a-t-il été signé ?")
+    assert refused.abstained and refused.text == ABSTAIN["fr"]
 
 
 def test_a_question_is_judged_on_the_words_the_articles_use(assistant_with):
