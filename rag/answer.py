@@ -347,8 +347,9 @@ class Assistant:
         text, sentences = verdict.text, verdict.sentences
         if not verdict.abstains:  # sources that disagree on what is asked are named, with their dates
             cited = {n for s in sentences for n in s.attributed}
-            found = disagreement.find(question, verdict.passages, cited, text,
-                                      self.settings.verify.disagreement_topic_share)
+            v = self.settings.verify
+            common = self.retriever.index.lexical.common_terms(question, v.disagreement_common_share)
+            found = disagreement.find(question, verdict.passages, cited, text, v.disagreement_topic_share, common)
             if found is not None:
                 said = found.sentence(language)
                 text, sentences = f"{text} {said}", [*sentences, Sentence(said, found.numbers(), 1.0, True,

@@ -128,6 +128,11 @@ class VerifySettings:
     # rag.disagreement: a passage sentence speaks of the question's subject when it holds this share of
     # the question's content words (chosen so that no gold-set answer gains a false disagreement)
     disagreement_topic_share: float = 0.5
+    # …and holds one of them that is not in more than this share of the chunks ("OpenAI", in 0.89 of the
+    # seed articles' chunks, "Microsoft", 0.77, "IA" and "technologie", 0.51, name the whole collection;
+    # the next stem is at 0.34). Chosen on 2026-11-27 #18 from those shares and the probe "Combien vaut
+    # OpenAI ?", whose answer compared SoftBank's 20 billions with Microsoft's 13 as a disagreement.
+    disagreement_common_share: float = 0.5
     # a sentence answering "pourquoi"/"why" with fewer words of its own than this (words the question does
     # not hold) restates the question's premise and gives no reason ("Sam Altman a récemment abandonné un
     # projet controversé de restructuration" to "Pourquoi Sam Altman a-t-il abandonné son projet de
@@ -298,6 +303,7 @@ MINIMUMS: dict[str, float] = {
     "evidence.subject_words": 0, "evidence.strong_passages": 1, "evidence.rank_weight": 0,
     "verify.support_threshold": 0, "verify.reattribute_margin": 0, "verify.min_borrowed_terms": 0,
     "verify.rare_term_share": 0, "verify.disagreement_topic_share": 0, "verify.reason_terms": 0,
+    "verify.disagreement_common_share": 0,
     "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
     "retry.wide_max_passages": 1,
     "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,

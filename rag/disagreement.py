@@ -2,8 +2,8 @@
 
 News moves: one article gives OpenAI's valuation as 260 billion dollars, an earlier one as "several tens
 of billions". For a question asking an amount, a percentage or a date, every sentence of the passages
-that speaks of the question's subject (`min_topic_share` of its content words) is searched for values
-of that type. Values are compared only between sentences with the same qualifiers (the same years, or
+that speaks of the question's subject (`min_topic_share` of its content words, one of them at least a
+word that is not common to the whole collection) is searched for values of that type. Values are compared only between sentences with the same qualifiers (the same years, or
 none: "1 milliard en 2019" and "10 milliards en 2023" are two rounds, not a disagreement; a total or a
 running sum, "13 milliards au total" / "depuis 2019", is not a single figure), and only
 across different sources (one article giving two figures is not two sources disagreeing). When two or
@@ -135,10 +135,13 @@ def compares(question: str) -> bool:
 
 
 def find(question: str, passages: list[Passage], cited: set[int], answer: str = "",
-         min_topic_share: float = 0.5) -> Disagreement | None:
+         min_topic_share: float = 0.5, common: frozenset[str] = frozenset()) -> Disagreement | None:
     """The disagreement among `passages` about what `question` asks, when the answer (`answer`, citing
     `cited`) rests on one side of it; else None. A question whose wording names no type ("Quelle est la
-    valorisation… ?") takes the type of what the answer gives (a percentage, else an amount)."""
+    valorisation… ?") takes the type of what the answer gives (a percentage, else an amount). `common`:
+    the question's stems that the whole collection speaks of (`LexicalIndex.common_terms`); a sentence
+    holding only those ("OpenAI a besoin de 20 milliards de SoftBank" to "Combien vaut OpenAI ?") does not
+    speak of the question's subject, and a question with no other word has no subject to compare on."""
     answer_type = expected_type(question)
     if answer_type is AnswerType.WHEN:
         answer_type = AnswerType.DATE
@@ -148,7 +151,8 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
         return None
     subject = _FIRST.sub(" ", _LATEST.sub(" ", question))  # "la plus récente" asks when, not what
     topic = set(question_terms(subject)) - {t for v, _ in values(question, answer_type) for t in tokenize(v)}
-    if not topic:
+    subject_words = topic - common
+    if not subject_words:
         return None
     needed = max(1, math.ceil(min_topic_share * len(topic)))
     # the answer rests on a side when it cites any passage of that side's source (not only the passage
@@ -158,7 +162,8 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
     by_context: dict[tuple, list[Claim]] = {}
     for p in passages:
         for sentence in sentence_texts(p.text):
-            if len(topic & set(tokenize(sentence))) < needed:
+            words = set(tokenize(sentence))
+            if len(topic & words) < needed or not subject_words & words:
                 continue
             years = tuple(sorted(set(_YEAR.findall(sentence)))) if answer_type is not AnswerType.DATE else ()
             context = (years, bool(_CUMULATIVE.search(sentence)))

@@ -100,6 +100,16 @@ class LexicalIndex:
         limit = max_share * max(self.n_docs, 1)
         return [t for t in question_terms(text) if 0 < self.df.get(t, 0) <= limit]
 
+    def common_terms(self, text: str, min_share: float = 0.5, min_chunks: int = 10) -> frozenset[str]:
+        """Stems of `text` found in more than `min_share` of the chunks: words that name what the whole
+        collection is about ("OpenAI" and "Microsoft" in the seed articles), not one of its subjects. A
+        collection of fewer than `min_chunks` chunks tells no such word (two articles on one valuation
+        both say "valorisation")."""
+        if self.n_docs < min_chunks:
+            return frozenset()
+        limit = min_share * self.n_docs
+        return frozenset(t for t in question_terms(text) if self.df.get(t, 0) > limit)
+
     def scores(self, query: str) -> np.ndarray | None:
         """BM25 score of every chunk, or None when no query term is in the vocabulary."""
         if self._bm25 is None:

@@ -129,6 +129,28 @@ def test_the_answer_names_both_sides_with_their_dates(project):
 
 
 
+def test_a_sentence_holding_only_the_collections_own_words_does_not_speak_of_the_subject():
+    """"Combien vaut OpenAI ?" in a collection where every other chunk says "OpenAI": the sentence about
+    SoftBank's funding and the one about Microsoft's investment hold "OpenAI" and an amount, but no word of
+    the question's subject; they are not two sources disagreeing on what OpenAI is worth."""
+    from rag.lexical import LexicalIndex
+
+    funding = passage(1, "OpenAI a besoin de 20 milliards de dollars de SoftBank.", "a", "2025-07-29", "Bloomberg")
+    stake = passage(2, "Microsoft a investi 13 milliards de dollars dans OpenAI.", "b", "2025-06-18", "Le Journal")
+    question, cited = "Combien vaut OpenAI ?", {2}
+    assert find(question, [funding, stake], cited, "13 milliards de dollars") is not None  # "OpenAI" alone matched
+    chunks = [f"OpenAI publie le modèle numéro {i}." for i in range(12)] + [funding.text, stake.text, NEW.text]
+    common = LexicalIndex.build(chunks, stats_only=True).common_terms(question)
+    assert common == {"open"}
+    assert find(question, [funding, stake], cited, "13 milliards de dollars", common=common) is None
+    # the subject's own word still compares the two valuations, though "OpenAI" is common
+    valuation = "Quelle est la valorisation d'OpenAI ?"
+    common = LexicalIndex.build(chunks, stats_only=True).common_terms(valuation)
+    assert find(valuation, [OLD, NEW], cited={2}, answer="260 milliards", common=common) is not None
+    # in a collection too small to tell, no word is common
+    assert LexicalIndex.build(chunks[-3:], stats_only=True).common_terms(question) == frozenset()
+
+
 def test_questions_asking_a_figure_or_a_date_are_the_ones_compared():
     for question in ["Quelle est la valorisation d'OpenAI ?", "Combien Microsoft a-t-il investi ?",
                      "En quelle année le contrat a-t-il été signé ?", "Quand OpenAI a-t-elle été fondée ?",
