@@ -182,6 +182,9 @@ class RetrySettings:
     wide_context_chars: int = 1800
     wide_window_chars: int = 600
     wide_max_passages: int = 6
+    # an answer that mixed passages up is asked again first on the one passage the check found its fact
+    # in, when that is not the best passage (`AttributedPassageAlone`); off: the best passage alone
+    attributed_first: bool = False
 
     def wide_reading(self, evidence: EvidenceSettings) -> EvidenceSettings:
         """`evidence` widened for that attempt (never cut to a clear match's best passages)."""

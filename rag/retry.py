@@ -55,6 +55,26 @@ class BestPassageAlone(Strategy):
         return [replace(passages[-1], number=1)]
 
 
+class AttributedPassageAlone(Strategy):
+    """The answer mixed passages up but the check found its fact in one passage other than the best:
+    ask again with that passage alone (renumbered [1]). "L'AGI est une IA capable de surpasser les
+    humains… [4]" cites the best passage while [3] holds the words; the best passage alone, which lacks
+    them, leads the model elsewhere. An option (`[retry] attributed_first`); when it does not apply or
+    fails, `BestPassageAlone` still follows."""
+
+    name = "attributed_passage_alone"
+    repairs = frozenset({Reason.MIXED_PASSAGES})
+
+    def passages(self, passages: list[Passage], verdict: Verdict,
+                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+        used = {n for s in verdict.sentences if s.supported for n in s.attributed}
+        if len(used) != 1 or len(passages) < 2:
+            return None
+        (number,) = used
+        chosen = [p for p in passages if p.number == number and p is not passages[-1]]
+        return [replace(chosen[0], number=1)] if chosen else None
+
+
 class PassageWithAskedType(Strategy):
     """The question asks for a date, an amount, a percentage or a place and the answer gave none: ask
     again with the best passage that holds one (one the question does not already give), alone."""
@@ -94,9 +114,13 @@ class WiderEvidence(Strategy):
 class RetryPolicy:
     """Chooses the next attempt from the current verdict; see the module docstring."""
 
-    def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2) -> None:
-        self.strategies = strategies if strategies is not None else [BestPassageAlone(), PassageWithAskedType(),
-                                                                     WiderEvidence()]
+    def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2,
+                 attributed_first: bool = False) -> None:
+        if strategies is None:
+            strategies = [BestPassageAlone(), PassageWithAskedType(), WiderEvidence()]
+            if attributed_first:
+                strategies.insert(0, AttributedPassageAlone())
+        self.strategies = strategies
         self.max_attempts = max_attempts
 
     def next(self, verdict: Verdict, passages: list[Passage], attempts: int, tried: set[str],

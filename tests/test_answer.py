@@ -410,6 +410,27 @@ def test_an_answer_borrowing_the_questions_words_from_another_passagemixes_passa
     assert not mixes_passages("Qu'est-ce que Copilot ?", [sentence("Copilot est un assistant intégré", 1)], passages)
 
 
+def test_an_answer_that_mixed_passages_can_be_asked_again_on_the_passage_holding_its_fact():
+    """With `attributed_first`, an answer citing the best passage for a fact the check found in [1] is
+    asked again on [1] alone; otherwise (the default), and when the fact is in the best passage, on the
+    best passage alone."""
+    from rag.retry import RetryPolicy
+    from rag.verify import Verdict
+
+    passages = [_passage(1, "Copilot est un assistant intégré."), _passage(2, "Azure rend les modèles accessibles."),
+                _passage(3, "Microsoft a investi dans OpenAI.")]
+    moved = Sentence("Copilot est un assistant intégré", [3], supported=True, attributed=[1])
+    verdict = Verdict(Reason.MIXED_PASSAGES, "Copilot est un assistant intégré [3].", passages, "Qu'est-ce que Copilot ?",
+                      [moved])
+    strategy, chosen = RetryPolicy(max_attempts=3, attributed_first=True).next(verdict, passages, 1, set(), list)
+    assert strategy.name == "attributed_passage_alone" and [(p.number, p.text) for p in chosen] == [(1, passages[0].text)]
+    strategy, chosen = RetryPolicy(max_attempts=3).next(verdict, passages, 1, set(), list)
+    assert strategy.name == "best_passage_alone" and chosen[0].text == passages[-1].text
+    moved.attributed = [3]  # the fact is in the best passage: nothing else to read alone
+    strategy, _ = RetryPolicy(max_attempts=3, attributed_first=True).next(verdict, passages, 1, set(), list)
+    assert strategy.name == "best_passage_alone"
+
+
 def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_not_support_it():
     """"Oracle joue un rôle … dans le projet Stargate [1]" when [1] speaks of Stargate only: the sentence
     takes the question's premise for a fact. A passage whose article is titled by the name still counts,
