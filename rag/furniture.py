@@ -8,6 +8,7 @@ as a passage. HTML sources lose most of it at parsing
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _FURNITURE = re.compile(
     r"\b(cliquez|clique[zr]?|click|tap)\s+(ici|here)\b"
@@ -40,5 +41,7 @@ def is_furniture(sentence: str) -> bool:
 
 
 def is_tag_line(sentence: str) -> bool:
-    """Is the sentence only hashtags, mentions and emoji ("🤖💼 #IA #Tech"), with no word of text?"""
-    return not re.search(r"\w", _TAG.sub(" ", sentence))
+    """Is the sentence only hashtags, mentions and emoji ("🤖💼 #IA #Tech"), with no word of text? A
+    closing quote the sentence splitter left alone ("».") is the article's punctuation, not a tag line."""
+    has_tag = bool(_TAG.search(sentence)) or any(unicodedata.category(c) == "So" for c in sentence)
+    return has_tag and not re.search(r"\w", _TAG.sub(" ", sentence))

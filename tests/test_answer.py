@@ -313,6 +313,7 @@ def test_page_furniture_left_by_a_scrape_is_never_a_passage(assistant_with, seed
     ("Microsoft redirected ten billion dollars to its own AI models.", False),
     ("#IA : OpenAI lève 6 milliards de dollars.", False),
     ("Qui dominera?", False),
+    ("».", False),  # a closing quote the splitter left alone
     ("Le Monde a lancé une newsletter consacrée à l'intelligence artificielle.", False),
     ("Les lecteurs abonnés au journal ont appris la nouvelle avant l'annonce officielle de Microsoft.", False),
     ("OpenAI a envoyé à ses clients une lettre d'information, que l'entreprise appelle sa newsletter "
