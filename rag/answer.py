@@ -280,7 +280,7 @@ class Assistant:
         min_dense = retriever.embedder.scale.floor(across) if gate.min_dense_score is None else gate.min_dense_score
         if not passages or not found_relevant(hits, min_dense, gate.min_lexical_score):
             clock.mark("total_ms")
-            return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [])
+            return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [], index)
 
         self._remember(hits, index)
 
@@ -305,7 +305,7 @@ class Assistant:
             if strategy.accepts(retry.verdict):
                 verdict = retry.verdict
         clock.mark("total_ms")
-        result = self._answer(question, language, verdict, clock, attempts)
+        result = self._answer(question, language, verdict, clock, attempts, index)
         result.prompt_tokens, result.cached_tokens = first.prompt_tokens, first.stats.cached_tokens
         return result
 
@@ -344,12 +344,12 @@ class Assistant:
         return _Attempt(verdict, stats, n_prompt)
 
     def _answer(self, question: str, language: str, verdict: Verdict, clock: _Clock,
-                attempts: list[_Attempt]) -> Answer:
+                attempts: list[_Attempt], index: Index) -> Answer:
         text, sentences = verdict.text, verdict.sentences
         if not verdict.abstains:  # sources that disagree on what is asked are named, with their dates
             cited = {n for s in sentences for n in s.attributed}
             v = self.settings.verify
-            common = self.retriever.index.lexical.common_terms(question, v.disagreement_common_share)
+            common = index.lexical.common_terms(question, v.disagreement_common_share)
             found = disagreement.find(question, verdict.passages, cited, text, v.disagreement_topic_share, common)
             if found is not None:
                 said = found.sentence(language)

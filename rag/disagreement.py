@@ -3,14 +3,14 @@
 News moves: one article gives OpenAI's valuation as 260 billion dollars, an earlier one as "several tens
 of billions". For a question asking an amount, a percentage or a date, every sentence of the passages
 that speaks of the question's subject (`min_topic_share` of its content words, one of them at least a
-word that is not common to the whole collection) is searched for values of that type. Values are compared only between sentences with the same qualifiers (the same years, or
-none: "1 milliard en 2019" and "10 milliards en 2023" are two rounds, not a disagreement; a total or a
-running sum, "13 milliards au total" / "depuis 2019", is not a single figure), and only
-across different sources (one article giving two figures is not two sources disagreeing). When two or
-more sources give different values and the answer cites one of them (any of its passages), the answer
-gains a sentence naming each value with its passage and its article's date and outlet, newest first;
-for a question about the latest or the first value, the wording says which source is the most recent or
-the earliest.
+word that is not common to the whole collection) is searched for values of that type. Values are
+compared only between sentences with the same qualifiers (the same years, or none: "1 milliard en 2019"
+and "10 milliards en 2023" are two rounds, not a disagreement; a total or a running sum, "13 milliards
+au total" / "depuis 2019", is not a single figure), and only across different sources (one article
+giving two figures is not two sources disagreeing). When two or more sources give different values and
+the answer cites one of them (any of its passages), the answer gains a sentence naming each value with
+its passage and its article's date and outlet, newest first; for a question about the latest or the
+first value, the wording says which source is the most recent or the earliest.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 ("Redirection en cours...", "Si vous n'êtes pas redirigé automatiquement, 👉 cliquez ici 👈", "Lire
 aussi", "Abonnez-vous à notre newsletter"), and a social post's tag line ("🤖💼 #IA #Tech"). They
 inform no one; a short sentence that is one of them is never given to the model as evidence nor shown
-as a passage. HTML sources lose most of it at parsing
-(navigation, footers, forms: rag.sources); this catches what a saved text or PDF keeps."""
+as a passage. HTML sources lose most of it at parsing (navigation, footers, forms: rag.sources); this
+catches what a saved text or PDF keeps."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ _EXPLANATIONS = {
     Reason.MODEL_ABSTAINED: "the model found no answer in the passages",
     Reason.UNSUPPORTED: "no sentence of the answer is supported by the passages",
     Reason.UNRESPONSIVE: "the answer does not address the question",
-    Reason.NOT_AN_ANSWER: "the answer only restates the question or copies a heading",
+    Reason.NOT_AN_ANSWER: "the answer only restates the question, copies a heading or asks a question",
     Reason.WRONG_TYPE: "the question asks for a date, an amount, a percentage or a place and the answer gives none "
                        "from its passages",
     Reason.MIXED_PASSAGES: "the answer mixes passages up: it cites one and takes its words or its fact from another",
