@@ -68,10 +68,7 @@ class AttributedPassageAlone(Strategy):
     def passages(self, passages: list[Passage], verdict: Verdict,
                  wider: Callable[[], list[Passage]]) -> list[Passage] | None:
         used = {n for s in verdict.sentences if s.supported for n in s.attributed}
-        if len(used) != 1 or len(passages) < 2:
-            return None
-        (number,) = used
-        chosen = [p for p in passages if p.number == number and p is not passages[-1]]
+        chosen = [p for p in passages[:-1] if {p.number} == used]  # the best passage (last) is not another
         return [replace(chosen[0], number=1)] if chosen else None
 
 

@@ -271,9 +271,10 @@ class Verifier:
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
-        if parsed.sentences and all(asks(s) for s in parsed.sentences):
+        asserted = [s for s in parsed.sentences if not asks(s)]
+        if parsed.sentences and not asserted:
             return Verdict(Reason.NOT_AN_ANSWER, raw, passages, question, parsed.sentences, parsed.invalid_citations)
-        parsed.sentences = [s for s in parsed.sentences if not asks(s)]
+        parsed.sentences = asserted
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
                   self.settings.question_names)
         verdict = Verdict(Reason.ANSWERED, raw, passages, question, parsed.sentences, parsed.invalid_citations)
