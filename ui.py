@@ -7,8 +7,10 @@ Every handler turns a `RagError` (something the user can fix) into a ⚠ message
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from html import escape
@@ -82,7 +84,8 @@ def build_app(workspace: Workspace) -> gr.Blocks:
 
     store = workspace.conversations
     reports_folder = settings.path(Path("eval/reports"))
-    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))  # conversation downloads, removed on exit
+    atexit.register(shutil.rmtree, exports, ignore_errors=True)
 
     def conversation_list(selected: str | None = None):
         return gr.update(choices=[(c.title, c.id) for c in store.list()], value=selected or None)

@@ -1,0 +1,31 @@
+"""The chat's conversation downloads are written to a temporary folder that the process removes on exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BUILD = """
+import sys, tempfile
+from pathlib import Path
+import ui
+from rag.config import load_settings
+from rag.library import Workspace
+ui.build_app(Workspace(load_settings(sys.argv[1])))
+print(*sorted(p.name for p in Path(tempfile.gettempdir()).glob("rag-exports-*")))
+"""
+
+
+def test_the_exports_folder_is_removed_when_the_chat_exits(tmp_path):
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    (home / "sources").mkdir(parents=True)
+    tmp.mkdir()
+    done = subprocess.run([sys.executable, "-c", BUILD, str(home)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0].startswith("rag-exports-")  # the folder existed while the app was up
+    assert not list(tmp.glob("rag-exports-*"))
