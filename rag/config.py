@@ -207,6 +207,9 @@ class GenerationSettings:
     # llama.cpp's flash attention kernel (prefill and decode over the cached prompt); measured by
     # `python bench/latency.py --levers` (README, "Where the seconds go")
     flash_attn: bool = False
+    # a LoRA adapter (GGUF) applied to the in-process model: a path, relative to the home or the models
+    # folder; "" = none. bench/finetune.py trains one on PIAF tune-half prompts (README, "Training the reader")
+    adapter: str = ""
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts
     # (else the server's own tokenizer endpoint); requests it runs at once (0 = ask the server)

@@ -411,6 +411,8 @@ def _run_settings(assistant: Assistant, judge: SupportScorer, gold: str, k: int 
         "chunk": f"{s.chunk.max_chars} chars, overlap {s.chunk.overlap_chars}",
         "context_chars": s.evidence.context_chars, "max_tokens": s.generation.max_tokens,
         "temperature": s.generation.temperature, "prompt_hash": assistant.prompt_hash, "judge": judge.name,
+        **({"adapter": s.generation.adapter, "adapter_sha256": sha256_file(llm.adapter)}
+           if getattr(llm, "adapter", None) is not None else {}),
     }
 
 

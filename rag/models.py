@@ -152,14 +152,31 @@ def resolve_model(spec: str, models_dir: Path, home: Path | None = None) -> Path
         except ImportError as exc:
             raise ModelError("hf: models need `pip install huggingface_hub` and internet") from exc
         return Path(hf_hub_download(repo_id=repo, filename=filename, cache_dir=str(models_dir / "hf")))
+    if (path := _local_gguf(spec, models_dir, home)) is not None:
+        return path
+    raise ModelError(f"model {spec!r} not found: give a registry name ({', '.join(REGISTRY)}), "
+                     f"a .gguf path, or hf:<owner>/<repo>/<file.gguf>")
+
+
+def resolve_adapter(spec: str, models_dir: Path, home: Path | None = None) -> Path:
+    """Path of the LoRA adapter (GGUF) `generation.adapter` names: a path, absolute or relative to the
+    project home or the models folder."""
+    if (path := _local_gguf(spec, models_dir, home)) is not None:
+        return path
+    raise ModelError(f"adapter {spec!r} not found (generation.adapter): give the path of a LoRA adapter's .gguf "
+                     "file, relative to the project or the models folder, or \"\" to answer without one")
+
+
+def _local_gguf(spec: str, models_dir: Path, home: Path | None) -> Path | None:
+    """The GGUF file `spec` names as a path (absolute, or relative to the home or the models folder);
+    None when there is no such file; an error when the file is not a GGUF."""
     for candidate in (Path(spec).expanduser(), (home or Path.cwd()) / spec, models_dir / spec):
         if candidate.is_file():
             with open(candidate, "rb") as fh:
                 if fh.read(4) != b"GGUF":
                     raise ModelError(f"{candidate} is not a GGUF file")
             return candidate
-    raise ModelError(f"model {spec!r} not found: give a registry name ({', '.join(REGISTRY)}), "
-                     f"a .gguf path, or hf:<owner>/<repo>/<file.gguf>")
+    return None
 
 
 def local_models(models_dir: Path) -> list[str]:

@@ -129,6 +129,31 @@ def test_a_truncated_gguf_gets_a_clear_model_error(tmp_path):
         LlamaCppLLM(broken)
 
 
+def test_an_adapter_that_is_missing_or_not_a_gguf_gets_a_clear_model_error(tmp_path):
+    from rag.config import load_settings
+    from rag.llm import open_llm
+
+    settings = load_settings(tmp_path, generation__adapter="no-such-adapter.gguf")
+    with pytest.raises(ModelError, match="adapter 'no-such-adapter.gguf' not found.*generation.adapter"):
+        open_llm(settings)  # said before any model is loaded
+    (tmp_path / "notes.gguf").write_text("not a model", "utf-8")
+    with pytest.raises(ModelError, match="notes.gguf is not a GGUF file"):
+        open_llm(load_settings(tmp_path, generation__adapter="notes.gguf"))
+
+
+@pytest.mark.real
+def test_a_damaged_adapter_gets_a_clear_model_error(tmp_path):
+    from rag.config import load_settings
+    from rag.llm import LlamaCppLLM
+    from rag.models import resolve_model
+
+    settings = load_settings(ROOT)
+    broken = tmp_path / "broken-lora.gguf"
+    broken.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + os.urandom(4096))
+    with pytest.raises(ModelError, match="adapter .*broken-lora.gguf could not be applied"):
+        LlamaCppLLM(resolve_model(settings.generation.model, settings.models_path), n_ctx=512, adapter=broken)
+
+
 def test_a_registry_model_of_the_wrong_size_is_not_trusted_even_with_a_newer_stamp(tmp_path):
     model = PackagedModel("tiny", "test", "tiny.gguf", "0" * 64, "no_such_package_part", 2, "0", "tiny-extra", 1000)
     target = tmp_path / "tiny.gguf"

