@@ -122,6 +122,26 @@ def examples(settings: Settings, skip: int, articles: int, questions: int, unans
     return out[:questions], counts
 
 
+def require_training_libraries() -> None:
+    """Exit with what to install when torch, transformers, peft or gguf is missing."""
+    for name in ("torch", "transformers", "peft", "gguf"):  # transformers reads GGUF files with gguf
+        if importlib.util.find_spec(name) is None:
+            sys.exit(f"{name} is missing: pip install gguf peft (the training scripts alone need them)")
+
+
+def training_ids(tokenizer, messages: list[dict], answer: str):
+    """The token ids of prompt + answer, and labels that put the loss on the answer only."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids
+    target_ids = tokenizer(answer + "<|im_end|>", add_special_tokens=False, return_tensors="pt").input_ids
+    ids = torch.cat([prompt_ids, target_ids], dim=1)
+    labels = ids.clone()
+    labels[:, :prompt_ids.shape[1]] = -100
+    return ids, labels
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip", type=int, default=40, help="tune-half articles left out (those `rag eval` asks on)")
@@ -142,14 +162,11 @@ def main() -> None:
     ap.add_argument("--convert-only", action="store_true", help="convert the adapter already in --out")
     ap.add_argument("--dry-run", action="store_true", help="build and print the examples, train nothing")
     args = ap.parse_args()
-    try:
-        import torch
-        from peft import LoraConfig, get_peft_model
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-    except ImportError as exc:
-        sys.exit(f"{exc.name} is missing: pip install gguf peft (this script alone needs them)")
-    if importlib.util.find_spec("gguf") is None:  # transformers reads GGUF files with it
-        sys.exit("gguf is missing: pip install gguf peft (this script alone needs them)")
+    require_training_libraries()
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
     if args.convert_only:
         return convert(args.out, args.llama_cpp, args.gguf)
     print(machine_line(), flush=True)
@@ -188,13 +205,7 @@ def main() -> None:
         order = list(range(len(data)))
         random.Random(args.seed + epoch).shuffle(order)
         for i in order:
-            messages, answer = data[i]
-            prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            prompt_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids
-            target_ids = tokenizer(answer + "<|im_end|>", add_special_tokens=False, return_tensors="pt").input_ids
-            ids = torch.cat([prompt_ids, target_ids], dim=1)
-            labels = ids.clone()
-            labels[:, :prompt_ids.shape[1]] = -100  # the loss on the answer only
+            ids, labels = training_ids(tokenizer, *data[i])
             loss = model(input_ids=ids, labels=labels).loss
             (loss / args.accumulate).backward()
             losses.append(loss.item())

@@ -15,7 +15,6 @@ the hours one epoch over 1,000 examples would take; it trains nothing worth keep
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import statistics
 import sys
@@ -24,12 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine_line, peak_rss_mb, save, table  # noqa: E402
+from finetune import first_passages, require_training_libraries, training_ids  # noqa: E402
 
-from rag.answer import retrieval_query  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import load_gold  # noqa: E402
-from rag.evidence import select_passages  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
 from rag.prompting import build_messages  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
@@ -42,10 +40,7 @@ def training_texts(settings, count: int) -> list[tuple[list[dict], str]]:
     gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
     out = []
     for q in (q for q in gold if q.answerable and not q.follow_up):
-        query = retrieval_query(q.question, None)
-        vector = retriever.embedder.embed_query(query)
-        hits = retriever.search(query, k=settings.retrieval.k, query_vector=vector)
-        passages = select_passages(query, hits, settings.evidence, retriever.index, vector)
+        passages = first_passages(q.question, retriever, settings)
         target = f"{q.answers[0]} [{passages[-1].number}]." if passages else q.answers[0]
         out.append((build_messages(q.question, passages, []), target))
         if len(out) == count:
@@ -59,14 +54,11 @@ def main() -> None:
     ap.add_argument("--rank", type=int, default=8, help="LoRA rank (q_proj and v_proj)")
     ap.add_argument("--dtype", choices=["bf16", "fp32"], default="bf16")
     args = ap.parse_args()
-    try:
-        import torch
-        from peft import LoraConfig, get_peft_model
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-    except ImportError as exc:
-        sys.exit(f"{exc.name} is missing: pip install gguf peft (this script alone needs them)")
-    if importlib.util.find_spec("gguf") is None:  # transformers reads GGUF files with it
-        sys.exit("gguf is missing: pip install gguf peft (this script alone needs them)")
+    require_training_libraries()
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(ROOT)
@@ -83,12 +75,7 @@ def main() -> None:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     steps = []
     for messages, target in examples:
-        prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prompt_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids
-        target_ids = tokenizer(target + "<|im_end|>", add_special_tokens=False, return_tensors="pt").input_ids
-        ids = torch.cat([prompt_ids, target_ids], dim=1)
-        labels = ids.clone()
-        labels[:, :prompt_ids.shape[1]] = -100  # the loss on the answer only
+        ids, labels = training_ids(tokenizer, messages, target)
         t = time.perf_counter()
         loss = model(input_ids=ids, labels=labels).loss
         loss.backward()
