@@ -11,6 +11,8 @@ import atexit
 import logging
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import threading
 from html import escape
@@ -353,6 +355,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # faiss tells at INFO which of its CPU builds it could not import ("ModuleNotFoundError…"): not news
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    # `kill` (SIGTERM) ends the chat as Ctrl-C does, so that exit handlers run (the exports folder goes)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     workspace = Workspace(settings)
     if not args.no_warm_up:  # the first question is then answered as fast as the next ones
         threading.Thread(target=workspace.warm_up, name="warm-up", daemon=True).start()

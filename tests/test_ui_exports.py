@@ -29,3 +29,20 @@ def test_the_exports_folder_is_removed_when_the_chat_exits(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0].startswith("rag-exports-")  # the folder existed while the app was up
     assert not list(tmp.glob("rag-exports-*"))
+
+
+def test_a_chat_stopped_with_kill_removes_it_too(tmp_path):
+    from rag.process import free_port, start_chat
+
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    (home / "sources").mkdir(parents=True)
+    tmp.mkdir()
+    (home / "rag.toml").write_text(f'models_dir = "{ROOT / "models"}"\n', "utf-8")
+    proc = start_chat(home, free_port(), env={"TMPDIR": str(tmp)}, args=("--no-warm-up",))
+    try:
+        assert list(tmp.glob("rag-exports-*"))
+        proc.terminate()  # SIGTERM, as `kill` or a service manager sends
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert not list(tmp.glob("rag-exports-*"))
