@@ -70,16 +70,21 @@ def piaf_half(settings, embedder, articles: int, questions: int, split: str, squ
               prefix: str = "rag-piaf-") -> Iterator[tuple[list, "Retriever"]]:
     """The questions of a PIAF dev slice of one half (those `rag eval --squad … --split` asks) and a
     retriever over its articles, indexed in a temporary folder that is removed afterwards."""
-    from rag.build import build_index
     from rag.evaluation import squad_gold
-    from rag.retrieval import Retriever
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        corpus = Path(tmp) / "sources"
-        gold = squad_gold(squad, corpus, articles, questions, split=split)
-        piaf = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
-        build_index(piaf.sources_path, piaf.index_path, embedder, settings.chunk)
-        yield gold, Retriever.open(piaf, embedder)
+        gold = squad_gold(squad, Path(tmp) / "sources", articles, questions, split=split)
+        yield gold, indexed(settings, embedder, Path(tmp))
+
+
+def indexed(settings, embedder, folder: Path) -> "Retriever":
+    """A retriever over the articles written in `folder`/sources, indexed into `folder`/index."""
+    from rag.build import build_index
+    from rag.retrieval import Retriever
+
+    corpus = replace(settings, sources_dir=folder / "sources", index_dir=folder / "index")
+    build_index(corpus.sources_path, corpus.index_path, embedder, settings.chunk)
+    return Retriever.open(corpus, embedder)
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

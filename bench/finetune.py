@@ -39,14 +39,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PIAF, ROOT, machine_line, peak_rss_mb, save, table  # noqa: E402
+from _common import PIAF, ROOT, indexed, machine_line, peak_rss_mb, save, table  # noqa: E402
 
 from rag.answer import retrieval_query  # noqa: E402
-from rag.build import build_index  # noqa: E402
 from rag.chunking import split_sentences  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
@@ -95,19 +93,16 @@ def examples(settings: Settings, skip: int, articles: int, questions: int, unans
     embedder = get_embedder(settings.embedder)
     out: list[tuple[list[dict], str]] = []
     counts = {"questions read": 0, "answered": 0, "gold in no passage": 0, "unanswerable": 0}
+    sw = settings.evidence.subject_words
     with tempfile.TemporaryDirectory(prefix="rag-finetune-") as tmp:
-        corpus = Path(tmp) / "sources"
-        write_corpus(texts, corpus)
-        piaf = replace(settings, sources_dir=corpus, index_dir=Path(tmp) / "index")
-        build_index(piaf.sources_path, piaf.index_path, embedder, settings.chunk)
-        retriever = Retriever.open(piaf, embedder)
+        write_corpus(texts, Path(tmp) / "sources")
+        retriever = indexed(settings, embedder, Path(tmp))
         previous: tuple[str, list[Passage]] | None = None
         for q in qs:
             if len(out) >= questions:
                 break
             counts["questions read"] += 1
             passages = first_passages(q.question, retriever, settings)
-            sw = settings.evidence.subject_words
             if previous is not None and previous[0] != q.path and rng.random() < unanswerable:
                 # this question over another article's passages: nothing there answers it
                 out.append((build_messages(q.question, previous[1], [], "fr", sw), ABSTAIN["fr"]))
