@@ -205,7 +205,8 @@ class Assistant:
         self.scorer = scorer
         self.verifier = verifier or Verifier(scorer, settings.verify)
         self.policy = policy or RetryPolicy(max_attempts=settings.retry.max_attempts,
-                                            attributed_first=settings.retry.attributed_first)
+                                            attributed_first=settings.retry.attributed_first,
+                                            wider_first=settings.retry.wider_first)
         # one generation at a time on a llama.cpp context; as many as a server has parallel slots
         self._slots = threading.BoundedSemaphore(max(1, llm.concurrency))
 

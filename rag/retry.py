@@ -112,9 +112,11 @@ class RetryPolicy:
     """Chooses the next attempt from the current verdict; see the module docstring."""
 
     def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2,
-                 attributed_first: bool = False) -> None:
+                 attributed_first: bool = False, wider_first: bool = False) -> None:
         if strategies is None:
             strategies = [BestPassageAlone(), PassageWithAskedType(), WiderEvidence()]
+            if wider_first:
+                strategies.insert(0, strategies.pop())
             if attributed_first:
                 strategies.insert(0, AttributedPassageAlone())
         self.strategies = strategies

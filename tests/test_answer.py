@@ -432,6 +432,30 @@ def test_an_answer_that_mixed_passages_can_be_asked_again_on_the_passage_holding
     assert strategy.name == "best_passage_alone"
 
 
+def test_a_rejected_answer_reads_wider_first_only_with_wider_first():
+    """By default an unsupported answer is asked again on the best passage alone, then on the wider
+    reading; with `wider_first` the other way round. An answer that mixed passages up is asked again on
+    the best passage alone either way (the wider reading does not repair it)."""
+    from rag.retry import RetryPolicy
+    from rag.verify import Verdict
+
+    passages = [_passage(1, "Copilot est un assistant intégré."), _passage(2, "Azure rend les modèles accessibles.")]
+    wide = [_passage(1, "Stargate est l'infrastructure d'OpenAI."), *passages[1:]]
+    unsupported = Verdict(Reason.UNSUPPORTED, "Tesla vend des voitures [1].", passages, "Qu'est-ce que Stargate ?")
+    order = {}
+    for wider_first in (False, True):
+        policy, tried, names = RetryPolicy(max_attempts=3, wider_first=wider_first), set(), []
+        while step := policy.next(unsupported, passages, 1 + len(names), tried, lambda: wide):
+            tried.add(step[0].name)
+            names.append(step[0].name)
+        order[wider_first] = names
+    assert order[False] == ["best_passage_alone", "wider_evidence"]
+    assert order[True] == ["wider_evidence", "best_passage_alone"]
+    mixed = Verdict(Reason.MIXED_PASSAGES, "Copilot est un assistant intégré [2].", passages, "Qu'est-ce que Copilot ?")
+    strategy, _ = RetryPolicy(max_attempts=3, wider_first=True).next(mixed, passages, 1, set(), lambda: wide)
+    assert strategy.name == "best_passage_alone"
+
+
 def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_not_support_it():
     """"Oracle joue un rôle … dans le projet Stargate [1]" when [1] speaks of Stargate only: the sentence
     takes the question's premise for a fact. A passage whose article is titled by the name still counts,
