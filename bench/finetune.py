@@ -1,6 +1,7 @@
 """Train the answering model on the pipeline's own prompts: a LoRA adapter from PIAF tune-half articles.
 
-    pip install gguf peft        # not project dependencies: this script alone needs them
+    python bench/finetune.py --dry-run [--questions 20]   # the training examples only, printed
+    pip install gguf peft        # not project dependencies: training alone needs them
     pip download llama-cpp-python==0.3.36 --no-binary :all: --no-deps -d /tmp/sdist   # llama.cpp's converter
     tar xzf /tmp/sdist/llama_cpp_python-0.3.36.tar.gz -C /tmp/sdist
     python bench/finetune.py [--skip 40] [--articles 40] [--questions 300] [--layers 10] [--rank 16] \
@@ -155,18 +156,14 @@ def main() -> None:
     ap.add_argument("--gguf", type=Path, default=ROOT / "models" / "adapters" / "reader-lora.gguf",
                     help="with --llama-cpp: the adapter written as GGUF")
     ap.add_argument("--convert-only", action="store_true", help="convert the adapter already in --out")
-    ap.add_argument("--dry-run", action="store_true", help="build and print the examples, train nothing")
+    ap.add_argument("--dry-run", action="store_true", help="build and print the examples, train nothing (no training library needed)")
     args = ap.parse_args()
-    require_training_libraries()
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
     if args.convert_only:
         return convert(args.out, args.llama_cpp, args.gguf)
+    if not args.dry_run:
+        require_training_libraries()  # before minutes of building examples, not after
     print(machine_line(), flush=True)
     logging.basicConfig(level=logging.WARNING)
-    torch.manual_seed(args.seed)
     settings = load_settings(ROOT)
     started = time.perf_counter()
     data, counts = examples(settings, args.skip, args.articles, args.questions, args.unanswerable,
@@ -175,10 +172,23 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "examples.jsonl").write_text("".join(json.dumps({"messages": m, "target": t}, ensure_ascii=False)
                                                      + "\n" for m, t in data), "utf-8")
-    if args.dry_run:
+    if args.dry_run:  # the examples only: no training library needed
         for messages, answer in data[:8]:
             print("---\n" + messages[-1]["content"][-400:] + "\n=> " + answer)
         return
+    train(args, settings, data, counts)
+    if args.llama_cpp is not None:
+        convert(args.out, args.llama_cpp, args.gguf)
+
+
+def train(args: argparse.Namespace, settings: Settings, data: list[tuple[list[dict], str]],
+          counts: dict[str, int]) -> None:
+    """A LoRA adapter on `data` (prompt messages, target answer), saved in `args.out`, its figures printed."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(args.seed)
     gguf_path = resolve_model(settings.generation.model, settings.models_path)
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.bfloat16)
@@ -221,8 +231,6 @@ def main() -> None:
     print("\n## LoRA training on the pipeline's prompts\n")
     print(table([row]))
     print(f"\nadapter: {args.out}\nresults: {save('finetune', {'row': row, 'counts': counts, 'losses': losses})}")
-    if args.llama_cpp is not None:
-        convert(args.out, args.llama_cpp, args.gguf)
 
 
 def convert(adapter: Path, llama_cpp: Path | None, gguf: Path) -> None:
