@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before white space,
-# or at a line break. Common French/English abbreviations and initials do not end a sentence.
+# or at a line break. Common French/English abbreviations and initials do not end a sentence, nor does
+# an elision in brackets ("[…]", "[...]") or an editor's note ("1851[réf. nécessaire]. Il…" ends after "].").
 _ABBREVIATIONS = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "etc", "cf", "p", "env", "vol", "no",
     "n°", "art", "av", "bd", "mr", "mrs", "ms", "jr", "sr", "vs", "inc", "corp", "ltd", "co", "fig",
     "janv", "févr", "avr", "juil", "sept", "oct", "nov", "déc", "jan", "feb", "mar", "apr", "aug", "dec",
+    "réf",  # Wikipedia's "[réf. nécessaire]"
 }
 _BOUNDARY = re.compile(r"([.!?…]+[»\"”’')\]]*)(\s+)|(\n+)")
 
@@ -33,7 +35,9 @@ def split_sentences(text: str) -> list[Span]:
     for match in _BOUNDARY.finditer(text):
         if match.group(3) is None:
             before = text[start:match.start(1)]
-            last_word = re.split(r"[\s(«\"“]+", before)[-1].lower() if before else ""
+            last_word = re.split(r"[\s(«\"“\[]+", before)[-1].lower() if before else ""
+            if before.endswith("[") and match.group(1)[-1] == "]":
+                continue  # "[…]": words left out of a quotation, inside the sentence
             if match.group(1) == "." and (
                 last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
                 or re.fullmatch(r"\d+", last_word) and match.end() < len(text) and text[match.end()].islower()

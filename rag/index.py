@@ -41,7 +41,9 @@ from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+# 3: sentence vectors stored with the chunks; 4: sentences no longer end inside "[…]" or after "[réf."
+# (rag.chunking), so a format-3 index's sentence vectors may not line up: it is rebuilt
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,14 @@ def test_sentence_split_keeps_abbreviations_and_french_punctuation():
     assert got == ["M. Dupont a parlé.", "L’enjeu principal ?", "Le prix, etc. Puis 3.5 milliards !", "Fin"]
 
 
+def test_an_elision_or_an_editors_note_in_brackets_does_not_end_a_sentence():
+    text = ("Il a dit [...] que tout allait bien. Le traité date de 1851[réf. nécessaire]. "
+            "Une citation […] reprise ici [réf. souhaitée]. Fin")
+    got = [text[s.start:s.end] for s in split_sentences(text)]
+    assert got == ["Il a dit [...] que tout allait bien.", "Le traité date de 1851[réf. nécessaire].",
+                   "Une citation […] reprise ici [réf. souhaitée].", "Fin"]
+
+
 def test_line_breaks_end_sentences_and_long_sentences_are_cut():
     text = "Titre sans point\n" + "mot " * 300
     spans = chunk_spans(text.strip(), 200, 40)
