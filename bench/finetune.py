@@ -156,7 +156,8 @@ def main() -> None:
     ap.add_argument("--gguf", type=Path, default=ROOT / "models" / "adapters" / "reader-lora.gguf",
                     help="with --llama-cpp: the adapter written as GGUF")
     ap.add_argument("--convert-only", action="store_true", help="convert the adapter already in --out")
-    ap.add_argument("--dry-run", action="store_true", help="build and print the examples, train nothing (no training library needed)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="build and print the examples, train nothing (no training library needed)")
     args = ap.parse_args()
     if args.convert_only:
         return convert(args.out, args.llama_cpp, args.gguf)

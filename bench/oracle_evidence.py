@@ -19,7 +19,6 @@ pipeline: never use it for figures of record.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -30,11 +29,10 @@ from _common import machine_line  # noqa: E402
 import rag.answer  # noqa: E402
 import rag.evaluation  # noqa: E402
 from rag.chunking import split_sentences  # noqa: E402
+from rag.config import EvidenceSettings  # noqa: E402
 from rag.evaluation import evidence_spans, holds  # noqa: E402
 from rag.evidence import Passage  # noqa: E402
 from rag.index import Index  # noqa: E402
-
-logger = logging.getLogger("oracle_evidence")
 
 _spans: list[tuple[str, int, int]] = []  # the gold evidence of the question being answered
 _inserted = {"questions": 0, "readings": 0}
@@ -69,7 +67,7 @@ def with_gold(passages: list[Passage], index: Index, window_chars: int, place: s
         return passages
     _inserted["readings"] += 1
     gold = gold_window(index, _spans[0], window_chars)
-    rest = passages[1:] if passages else []
+    rest = passages[1:]
     ordered = [*rest, gold] if place == "best" else [gold, *rest]
     return [replace(p, number=n) for n, p in enumerate(ordered, 1)]
 
@@ -88,8 +86,7 @@ def main() -> None:
         passages = select(query, hits, settings, index, query_vector)
         if index is None:
             return passages
-        window = settings.window_chars if settings is not None else 320
-        return with_gold(passages, index, window, args.place)
+        return with_gold(passages, index, (settings or EvidenceSettings()).window_chars, args.place)
 
     def evaluate_with_gold(assistant, q, judge, history=None, k=None):
         _spans[:] = evidence_spans(q, assistant.retriever.index) if q.answerable else []
