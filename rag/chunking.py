@@ -8,12 +8,14 @@ from dataclasses import dataclass
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before white space,
 # or at a line break. Common French/English abbreviations and initials do not end a sentence, nor does
 # an elision in brackets ("[…]", "[...]") or an editor's note ("1851[réf. nécessaire]. Il…" ends after "].").
+# What would be a sentence without a word (the "»" of "… adieu ! »") belongs to the sentence before it.
 _ABBREVIATIONS = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "etc", "cf", "p", "env", "vol", "no",
     "n°", "art", "av", "bd", "mr", "mrs", "ms", "jr", "sr", "vs", "inc", "corp", "ltd", "co", "fig",
     "janv", "févr", "avr", "juil", "sept", "oct", "nov", "déc", "jan", "feb", "mar", "apr", "aug", "dec",
     "réf",  # Wikipedia's "[réf. nécessaire]"
 }
+_WORD = re.compile(r"\w")
 _BOUNDARY = re.compile(r"([.!?…]+[»\"”’')\]]*)(\s+)|(\n+)")
 
 
@@ -57,7 +59,12 @@ def _add(text: str, spans: list[Span], start: int, end: int) -> None:
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start:
+    if end <= start:
+        return
+    if spans and not _WORD.search(text, start, end):
+        # a closing quote after a space ("… adieu ! »", "… génial. ».") ends the sentence before it
+        spans[-1] = Span(spans[-1].start, end)
+    else:
         spans.append(Span(start, end))
 
 

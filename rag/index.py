@@ -42,8 +42,9 @@ from rag.vectors import VectorIndex
 logger = logging.getLogger(__name__)
 
 # 3: sentence vectors stored with the chunks; 4: sentences no longer end inside "[…]" or after "[réf."
-# (rag.chunking), so a format-3 index's sentence vectors may not line up: it is rebuilt
-FORMAT_VERSION = 4
+# (rag.chunking), so a format-3 index's sentence vectors may not line up: it is rebuilt; 5: a closing quote
+# standing alone after a space ("… adieu ! »") belongs to the sentence before it
+FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,14 @@ def test_an_elision_or_an_editors_note_in_brackets_does_not_end_a_sentence():
                    "Une citation […] reprise ici [réf. souhaitée].", "Fin"]
 
 
+def test_a_closing_quote_after_a_space_stays_with_its_sentence():
+    text = ("Il s'écria « adieu ! adieu ! ». Il partit. Elle dit : « C'était génial. »\n"
+            "Elle chanta « Tu verras ! »")
+    got = [text[s.start:s.end] for s in split_sentences(text)]
+    assert got == ["Il s'écria « adieu !", "adieu ! ».", "Il partit.", "Elle dit : « C'était génial. »",
+                   "Elle chanta « Tu verras ! »"]
+
+
 def test_line_breaks_end_sentences_and_long_sentences_are_cut():
     text = "Titre sans point\n" + "mot " * 300
     spans = chunk_spans(text.strip(), 200, 40)
