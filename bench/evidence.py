@@ -47,6 +47,8 @@ VARIANTS = {
     "10 retrieved chunks": {"k": 10},
     "a clear match (best window >= 0.95) reads its 2 best": {"strong": 0.95},
     "wider reading (the retry's)": {"wide": True},
+    # a window that is only its article's title line not offered (`EvidenceSettings.title_windows`)
+    "no title-only windows": {"titles": False},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
     # quarter on both tune sets); measured with `rag eval` too, not adopted (README, "Read wider when the
     # first passages are weak?")
@@ -86,7 +88,8 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
         variant = replace(e, context_chars=v.get("budget", e.context_chars), window_chars=v.get("window", e.window_chars),
                           coverage_weight=v.get("weight", e.coverage_weight),
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
-                          strong_score=v.get("strong", e.strong_score), rank_weight=v.get("rank", e.rank_weight))
+                          strong_score=v.get("strong", e.strong_score), rank_weight=v.get("rank", e.rank_weight),
+                          title_windows=v.get("titles", e.title_windows))
         k = v.get("k", settings.retrieval.k)
         wide = r.wide_reading(e)
         if v.get("wide"):

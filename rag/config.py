@@ -106,6 +106,12 @@ class EvidenceSettings:
     # unanswerable questions answered from the completed window (2026-11-27, #17): not adopted (README,
     # "An article's own question and its answer; a name no passage holds, in English")
     complete_questions: bool = False
+    # False: a window that is only its article's title line ("Argument du saumon", alone when the sentence
+    # after it does not fit in `window_chars`) is not offered, as it states no fact and takes a passage
+    # slot; True = offered like any window (default). With False: evidence read unchanged on both tune sets
+    # (bench/evidence.py), gold set 67 -> 67, PIAF tune half 118 -> 120 (+2 -0), then seed test set 71 -> 71
+    # and PIAF test half 90 -> 89 (+0 -1), refused 9 -> 10: within chance, not adopted (2026-11-28, #22)
+    title_windows: bool = True
 
 
 @dataclass

@@ -93,7 +93,8 @@ def candidate_windows(question: str, hits: list[Hit], settings: EvidenceSettings
     window ending with a colon (or a question, with `complete_questions`) can take the sentence it
     announces from past the chunk's end. With `rank_weight`, a chunk's sentences also score
     `rank_weight / its retrieval rank`.
-    Instruction-like sentences and page furniture ("cliquez ici") are dropped."""
+    Instruction-like sentences and page furniture ("cliquez ici") are dropped; without `title_windows`, so
+    is a window that is only the article's title line."""
     weights = question_weights(question, index)
     windows: list[Window] = []
     for hit in hits:
@@ -163,8 +164,23 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
             variants.insert(0, _complete(window, following, s.context_chars))
         out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
                           # its sentences are sentences[lo:], and one past the chunk has no cosine here
-                          tuple(cosines[lo:lo + len(w)])) for w in variants)
+                          tuple(cosines[lo:lo + len(w)])) for w in variants
+                   if s.title_windows or not is_title(w, hit))
     return out
+
+
+def _letters(text: str) -> str:
+    """The text's words, lower-cased, without HTML tags or punctuation ("<i>Chelidonium majus</i>")."""
+    return " ".join(re.sub(r"<[^>]*>|[^\w]+", " ", text).casefold().split())
+
+
+def is_title(window: list[Span], hit: Hit) -> bool:
+    """Is the window only its article's title line: one line with no closing punctuation that reads as the
+    title from the file or its metadata? (A one-sentence article whose title is its first words is not.)"""
+    if len(window) != 1 or re.search(r"[.!?…]\W*$", window[0][2]):
+        return False
+    text = _letters(window[0][2])
+    return bool(text) and text in {_letters(t) for t in (hit.source.title, hit.source.meta.title) if t}
 
 
 def _grow(sentences: list[Span], scores: list[float], seed: int, window_chars: int) -> tuple[int, int]:

@@ -383,6 +383,21 @@ def test_a_passage_ending_with_the_articles_own_question_keeps_its_answer(assist
     assert _as_in_source(asking[0], index)
 
 
+def test_an_articles_title_line_alone_is_not_a_passage_without_title_windows(assistant_with, seeded_project):
+    """A window that is only the article's title line ("Argument du saumon") is offered by default; with
+    `title_windows = False` (an option, measured and not adopted) it is not, and the sentences after it
+    stay candidates."""
+    question = "Qu'est-ce que l'argument du saumon ?"
+    hits, index = _one_article(assistant_with, seeded_project,
+                               "Argument du saumon\nL'argument du saumon est une métaphore utilisée pour défendre "
+                               "le maintien de la pêche dans les rivières du nord du pays.", 0, question, "")
+    kept = select_passages(question, hits, EvidenceSettings(window_chars=80), index)
+    assert "Argument du saumon" in [p.text for p in kept]
+    texts = [p.text for p in select_passages(question, hits, EvidenceSettings(window_chars=80, title_windows=False),
+                                             index)]
+    assert "Argument du saumon" not in texts and any(t.startswith("L'argument du saumon est") for t in texts)
+
+
 def _passage(n: int, text: str) -> Passage:
     return Passage(n, f"c{n}", "s", "t", "a.txt", 0, len(text), text, n, None, None)
 
