@@ -8,14 +8,15 @@ from dataclasses import dataclass
 # A sentence ends at . ! ? … (optionally followed by closing quotes/brackets) before white space,
 # or at a line break. Common French/English abbreviations and initials do not end a sentence, nor does
 # an elision in brackets ("[…]", "[...]") or an editor's note ("1851[réf. nécessaire]. Il…" ends after "].").
-# What would be a sentence without a word (the "»" of "… adieu ! »") belongs to the sentence before it.
+# What would be a sentence of closing quotes and stops only (the "»" of "… adieu ! »") belongs to the
+# sentence before it.
 _ABBREVIATIONS = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "etc", "cf", "p", "env", "vol", "no",
     "n°", "art", "av", "bd", "mr", "mrs", "ms", "jr", "sr", "vs", "inc", "corp", "ltd", "co", "fig",
     "janv", "févr", "avr", "juil", "sept", "oct", "nov", "déc", "jan", "feb", "mar", "apr", "aug", "dec",
     "réf",  # Wikipedia's "[réf. nécessaire]"
 }
-_WORD = re.compile(r"\w")
+_CLOSING_ONLY = re.compile(r"[»\"”’')\].!?…\s]+")
 _BOUNDARY = re.compile(r"([.!?…]+[»\"”’')\]]*)(\s+)|(\n+)")
 
 
@@ -61,8 +62,9 @@ def _add(text: str, spans: list[Span], start: int, end: int) -> None:
         end -= 1
     if end <= start:
         return
-    if spans and not _WORD.search(text, start, end):
-        # a closing quote after a space ("… adieu ! »", "… génial. ».") ends the sentence before it
+    if spans and _CLOSING_ONLY.fullmatch(text, start, end):
+        # a closing quote after a space ("… adieu ! »", "… génial. ».") ends the sentence before it; a
+        # line of its own that is not ("***", "—") stays one
         spans[-1] = Span(spans[-1].start, end)
     else:
         spans.append(Span(start, end))

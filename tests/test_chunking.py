@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_spans, split_sentences
+from rag.chunking import chunk_spans, sentence_texts, split_sentences
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "sources").glob("*.txt"))
 
@@ -49,6 +49,7 @@ def test_a_closing_quote_after_a_space_stays_with_its_sentence():
     got = [text[s.start:s.end] for s in split_sentences(text)]
     assert got == ["Il s'écria « adieu !", "adieu ! ».", "Il partit.", "Elle dit : « C'était génial. »",
                    "Elle chanta « Tu verras ! »"]
+    assert sentence_texts("Fin du chapitre.\n***\nSuite.") == ["Fin du chapitre.", "***", "Suite."]
 
 
 def test_line_breaks_end_sentences_and_long_sentences_are_cut():
