@@ -16,8 +16,10 @@ _ABBREVIATIONS = {
     "janv", "févr", "avr", "juil", "sept", "oct", "nov", "déc", "jan", "feb", "mar", "apr", "aug", "dec",
     "réf",  # Wikipedia's "[réf. nécessaire]"
 }
-_CLOSING_ONLY = re.compile(r"[»\"”’')\].!?…\s]+")
-_BOUNDARY = re.compile(r"([.!?…]+[»\"”’')\]]*)(\s+)|(\n+)")
+_STOPS = ".!?…"
+_CLOSERS = "»\"”’')\\]"  # closing quotes and brackets, escaped for a character class
+_CLOSING_ONLY = re.compile(f"[{_CLOSERS}{_STOPS}\\s]+")
+_BOUNDARY = re.compile(f"([{_STOPS}]+[{_CLOSERS}]*)(\\s+)|(\\n+)")
 
 
 @dataclass(frozen=True)
