@@ -1,10 +1,12 @@
 """What kind of answer a question asks for, and whether a text holds one.
 
-`expected_type` reads the question's own words: "en quelle année", "jusqu'à quand" ask for a date, a
-bare "quand" for a date or a moment told by an event ("lorsque…", "après la guerre"); "combien", "quel montant" for an amount (a number); "quel pourcentage" for a percentage; "où",
-"dans quel pays" for a place (a proper name); English forms too. Anything else (qui, quel, pourquoi,
-comment…) has no type this module can check, and None is returned: the checks built on it only ever
-apply to the four types a pattern can recognise reliably.
+`expected_type` reads the question's own words: "en quelle année", "quelle est la date", "jusqu'à quand"
+ask for a date, a bare "quand" (the question's own word, not a clause's "quand" after "que") for a date
+or a moment told by an event ("lorsque…", "après la guerre"); "combien", "quel montant" for an amount (a
+number); "quel pourcentage" for a percentage; "où", "dans quel pays" for a place (a proper name);
+English forms too. Anything else (qui, quel, pourquoi, comment…) has no type this module can check, and
+None is returned: the checks built on it only ever apply to the four types a pattern can recognise
+reliably.
 
 `mentions(text, type)` gives the entities of that type in a text (years, months and relative dates;
 numbers and number words, each with the scale that follows it; percentages; capitalised names), so
@@ -32,6 +34,7 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
     (AnswerType.PERCENTAGE, r"\b(quel(le)? pourcentage|quelle part (du|des|de la)|what percentage|what share|"
                             r"how many percent)\b"),
     (AnswerType.DATE, r"\b(en quelle ann[ée]e|quelle ann[ée]e|[àa] quelle date|quelle date|quel jour|"
+                      r"quelle (?:est|était|fut|sera) (?:la date|l'ann[ée]e)|what (?:is|was|will be) the (?:date|year)|"
                       r"jusqu'?[àa] quand|depuis quand|en quel mois|quel mois|avant quelle ann[ée]e|"
                       r"what year|which year|in what year|what date|until when|since when|"
                       r"which month|what month)\b"),
@@ -95,6 +98,11 @@ _OPEN = re.compile(r"\b(qui|que|qu|quoi|quel|quelle|quels|quelles|lequel|laquell
                    r"comment|pourquoi|où|quand|what|which|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
 
 
+# a question word other than "quand"/"when"
+_ASKED_BEFORE = re.compile(r"\b(qui|que|qu'|quoi|quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|"
+                           r"combien|comment|pourquoi|où|what|which|who|whom|whose|where|why|how)\b")
+
+
 _WHY = re.compile(r"\b(pourquoi|pour quelle raison|why)\b", re.IGNORECASE)
 
 
@@ -114,10 +122,14 @@ def is_yes_no(question: str) -> bool:
 
 
 def expected_type(question: str) -> AnswerType | None:
-    """The type of answer the question asks for, when its words say so clearly."""
+    """The type of answer the question asks for, when its words say so clearly. "Quand"/"when" after
+    another question word joins a clause, it does not ask when ("Que peut-on boire quand on est
+    enrhumé ?", "Quel droit garde-t-il quand OpenAI change de fournisseur ?")."""
     q = " " + question.lower().replace("’", "'") + " "
     for answer_type, pattern in _ASKS:
-        if re.search(pattern, q):
+        if m := re.search(pattern, q):
+            if answer_type is AnswerType.WHEN and _ASKED_BEFORE.search(q[:m.start()]):
+                continue
             return answer_type
     return None
 
@@ -187,6 +199,37 @@ def _amounts(text: str) -> set[str]:
         if not any(start <= m.start() < end for start, end in spans):
             found.add(canonical(fold(m.group(0))))
     return found
+
+
+
+_COUNTED = re.compile(r"\bcombien (?:de |d['’]) ?(\w+)|\bhow many (\w+)", re.IGNORECASE)
+# what a question counting money counts ("Combien d'argent…", "How many dollars…"), or a scale ("combien de
+# milliards"): for these a sum of money is the answer
+_MONEY_NOUNS = frozenset("argent dollars dollar euros euro francs livres fonds crédits credits capital capitaux "
+                         "financement financements investissement investissements milliards millions milliers "
+                         "money funds billions".split())
+_SCALE = r"(?:milliards?|billions?|bn|millions?|mn|milliers?|mille|thousands?|k)"
+_CURRENCY = r"(?:dollars?|euros?|francs?|livres?|yens?|yuans?|roubles?|usd|eur|\$|€|£)"
+_NUMERAL = r"(?:\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS) + ")"
+_MONEY = re.compile(rf"(?<![\w.,])(?:[$€£]\s*{_NUMERAL}(?:\s*{_SCALE})?|(?:{_NUMERAL}|des|plusieurs)"
+                    rf"(?:\s*(?:dizaines |centaines )?(?:de |d['’])?{_SCALE})?\s*(?:de |d['’])?{_CURRENCY})(?!\w)",
+                    re.IGNORECASE)
+
+
+def counts_things(question: str) -> bool:
+    """Does the question count something other than money ("Combien d'employés…", "How many users…")?
+    A sum of money does not answer it ("13 milliards de dollars" to "Combien d'employés compte
+    Microsoft ?"); "Combien d'argent…", "Combien Microsoft a-t-il investi ?" ask a sum."""
+    m = _COUNTED.search(question.replace("’", "'"))
+    return bool(m) and (m.group(1) or m.group(2)).lower() not in _MONEY_NOUNS
+
+
+def answers_of(question: str, text: str, answer_type: AnswerType) -> set[str]:
+    """`mentions` of `answer_type` in `text` that can answer `question`: to a question counting things
+    (`counts_things`), the sums of money a text states are not counts."""
+    if answer_type is AnswerType.AMOUNT and counts_things(question):
+        text = _MONEY.sub(" ", text)
+    return mentions(text, answer_type)
 
 
 def question_gives(question: str, answer_type: AnswerType) -> set[str]:

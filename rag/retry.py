@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
 
-from rag.answer_types import expected_type, mentions, question_gives
+from rag.answer_types import answers_of, expected_type, question_gives
 from rag.evidence import Passage
 from rag.verify import Reason, Verdict
 
@@ -85,7 +85,7 @@ class PassageWithAskedType(Strategy):
         if asked is None:
             return None
         given = question_gives(verdict.question, asked)
-        holding = [p for p in passages if mentions(p.text, asked) - given]
+        holding = [p for p in passages if answers_of(verdict.question, p.text, asked) - given]
         return [replace(holding[-1], number=1)] if holding else None
 
 

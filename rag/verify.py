@@ -20,7 +20,8 @@ stands and, if not, why. Each test is a small public function:
   restates a why-question's premise with a word or two added, giving no reason;
 - `gives_asked_type`: a question asking for a date, an amount, a percentage or a place is answered
   only by a sentence holding one, taken from its passage and not from the question ("Quand … ?"
-  answered "Microsoft perçoit 20 % des revenus" gives no date).
+  answered "Microsoft perçoit 20 % des revenus" gives no date; "Combien d'employés … ?" answered with a
+  sum of money gives no count).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, asks_why, expected_type, is_yes_no, mentions, quantities, question_gives
+from rag.answer_types import AnswerType, answers_of, asks_why, expected_type, is_yes_no, quantities, question_gives
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -255,7 +256,7 @@ def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Pa
     for s in sentences:
         if s.supported:
             evidence = " ".join(texts.get(n, "") for n in s.attributed)
-            if (mentions(s.text, asked) - given) & mentions(evidence, asked):
+            if (answers_of(question, s.text, asked) - given) & answers_of(question, evidence, asked):
                 return True
     return False
 

@@ -617,6 +617,12 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     # the question's own year is not an answer to it
     assert not gives_asked_type("Quel mois de 2019 le contrat a-t-il été signé ?", [year], passages)
     assert gives_asked_type("Pourquoi le contrat a-t-il été signé ?", [no_year], passages)  # no type to check
+    # a sum of money does not count employees, though it is a figure its passage holds
+    money = [_passage(1, "Microsoft a engagé plus de 13 milliards de dollars dans OpenAI.")]
+    engaged = Sentence("Microsoft a engagé plus de 13 milliards de dollars dans OpenAI", [1], supported=True,
+                       attributed=[1])
+    assert not gives_asked_type("Combien d'employés compte Microsoft ?", [engaged], money)
+    assert gives_asked_type("Combien d'argent Microsoft a-t-il engagé ?", [engaged], money)
 
 
 def test_a_question_in_the_answer_asserts_nothing(assistant_with):

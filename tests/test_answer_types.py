@@ -2,11 +2,18 @@
 
 import pytest
 
-from rag.answer_types import AnswerType, expected_type, mentions
+from rag.answer_types import AnswerType, answers_of, counts_things, expected_type, mentions
 
 
 @pytest.mark.parametrize("question, expected", [
     ("Quand ChatGPT a-t-il été lancé ?", AnswerType.WHEN),
+    ("Et quand le contrat a-t-il été signé ?", AnswerType.WHEN),
+    ("Que peut-on boire pour guérir quand on est enrhumé ?", None),  # a clause's "quand", not the question's
+    ("Quel droit Microsoft garde-t-il quand OpenAI utilise d'autres fournisseurs ?", None),
+    ("What happened when Sam Altman was fired?", None),
+    ("Quelle est la date de publication de GPT-4 ?", AnswerType.DATE),
+    ("Quelle est l'année du traité de la Tafna ?", AnswerType.DATE),
+    ("What was the date of the first contract?", AnswerType.DATE),
     ("En quelle année GPT-3 a-t-il été publié ?", AnswerType.DATE),
     ("Jusqu'à quand Microsoft veut-il un accès ?", AnswerType.DATE),
     ("When was the contract signed?", AnswerType.WHEN),
@@ -82,3 +89,27 @@ def test_figures_are_read_with_their_scale_in_both_languages():
     assert quantities("l'accord de 2019, signé le 29 juillet 2025") == {"2019", "2025"}
     # bare numbers are not figures: a count in words, a model's name, thousands written with spaces
     assert quantities("GPT-4, trois domaines, 2 000 salariés, un accord") == set()
+
+
+@pytest.mark.parametrize("question, counts", [
+    ("Combien d'employés compte Microsoft ?", True),
+    ("Combien d’utilisateurs ChatGPT a-t-il ?", True),
+    ("How many users does ChatGPT have?", True),
+    ("Combien d'argent est en jeu ?", False),  # a sum of money is its answer
+    ("How many dollars did Microsoft invest?", False),
+    ("Combien de milliards Microsoft a-t-il investis ?", False),
+    ("Combien Microsoft a-t-il investi ?", False),
+    ("How much did Microsoft invest?", False),
+])
+def test_a_question_counting_things_is_told_from_one_asking_a_sum(question, counts):
+    assert counts_things(question) is counts
+
+
+def test_a_sum_of_money_is_not_a_count():
+    """To "Combien d'employés…", "13 milliards de dollars" gives no count; "500 salariés" does, and a
+    question asking a sum keeps every figure."""
+    sum_ = "Microsoft a engagé plus de 13 milliards de dollars dans OpenAI, puis $10 billion."
+    assert answers_of("Combien d'employés compte Microsoft ?", sum_, AnswerType.AMOUNT) == set()
+    assert answers_of("Combien Microsoft a-t-il investi ?", sum_, AnswerType.AMOUNT) == {"13e9", "10e9"}
+    heads = "OpenAI compte 500 salariés et des dizaines de millions d'utilisateurs."
+    assert {"500", "million"} <= answers_of("Combien d'employés compte OpenAI ?", heads, AnswerType.AMOUNT)
