@@ -98,11 +98,6 @@ _OPEN = re.compile(r"\b(qui|que|qu|quoi|quel|quelle|quels|quelles|lequel|laquell
                    r"comment|pourquoi|où|quand|what|which|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
 
 
-# a question word other than "quand"/"when"
-_ASKED_BEFORE = re.compile(r"\b(qui|que|qu'|quoi|quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|"
-                           r"combien|comment|pourquoi|où|what|which|who|whom|whose|where|why|how)\b")
-
-
 _WHY = re.compile(r"\b(pourquoi|pour quelle raison|why)\b", re.IGNORECASE)
 
 
@@ -121,6 +116,11 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.search(q)) or bool(re.search(r"\b(est|sont|était|a)-(t-)?(il|elle|ils|elles)\b", q))
 
 
+def _asks_before(text: str) -> bool:
+    """Does `text` hold a question word (`_OPEN`) other than "quand"/"when"?"""
+    return any(m.group(1).lower() not in ("quand", "when") for m in _OPEN.finditer(text))
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The type of answer the question asks for, when its words say so clearly. "Quand"/"when" after
     another question word joins a clause, it does not ask when ("Que peut-on boire quand on est
@@ -128,7 +128,7 @@ def expected_type(question: str) -> AnswerType | None:
     q = " " + question.lower().replace("’", "'") + " "
     for answer_type, pattern in _ASKS:
         if m := re.search(pattern, q):
-            if answer_type is AnswerType.WHEN and _ASKED_BEFORE.search(q[:m.start()]):
+            if answer_type is AnswerType.WHEN and _asks_before(q[:m.start()]):
                 continue
             return answer_type
     return None
@@ -157,8 +157,10 @@ _SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9
 # them too
 WORD_NUMBERS = {"un": "1", "une": "1", "one": "1", "a": "1",
                  **{w: n for w, n in _CANONICAL.items() if n.isdigit()}}
-_QUANTITY = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS)
-                       + r")\s*(milliards?|billions?|bn|millions?|mn|%|pour ?cent|percent)?(?!\w)", re.IGNORECASE)
+# a number in digits (thousands separated or not) or in words
+_NUMERAL = r"(?:\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS) + ")"
+_QUANTITY = re.compile(rf"(?<![\w.,])({_NUMERAL})\s*(milliards?|billions?|bn|millions?|mn|%|pour ?cent|percent)?(?!\w)",
+                       re.IGNORECASE)
 
 
 def quantities(text: str) -> set[str]:
@@ -201,7 +203,6 @@ def _amounts(text: str) -> set[str]:
     return found
 
 
-
 _COUNTED = re.compile(r"\bcombien (?:de |d['’]) ?(\w+)|\bhow many (\w+)", re.IGNORECASE)
 # what a question counting money counts ("Combien d'argent…", "How many dollars…"), or a scale ("combien de
 # milliards"): for these a sum of money is the answer
@@ -210,7 +211,6 @@ _MONEY_NOUNS = frozenset("argent dollars dollar euros euro francs livres fonds c
                          "money funds billions".split())
 _SCALE = r"(?:milliards?|billions?|bn|millions?|mn|milliers?|mille|thousands?|k)"
 _CURRENCY = r"(?:dollars?|euros?|francs?|livres?|yens?|yuans?|roubles?|usd|eur|\$|€|£)"
-_NUMERAL = r"(?:\d{1,3}(?:[ \u202f\xa0.]\d{3})+|\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS) + ")"
 _MONEY = re.compile(rf"(?<![\w.,])(?:[$€£]\s*{_NUMERAL}(?:\s*{_SCALE})?|(?:{_NUMERAL}|des|plusieurs)"
                     rf"(?:\s*(?:dizaines |centaines )?(?:de |d['’])?{_SCALE})?\s*(?:de |d['’])?{_CURRENCY})(?!\w)",
                     re.IGNORECASE)
