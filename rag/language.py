@@ -91,3 +91,26 @@ def is_other_language(text: str) -> bool:
 def is_abstention(text: str) -> bool:
     folded = text.lower().replace("’", "'")
     return any(p in folded for p in ("je ne sais pas", "i don't know", "i do not know"))
+
+
+# What the model reads, named in a sentence saying it lacks something
+_READ = r"(?:passages?|sources?|textes?|texts?|contexte?|documents?|extraits?|articles?|excerpts?)"
+_NOT_IN_SOURCES = re.compile(
+    r"\b(?:is|are) not (?:provided|mentioned|given|specified|stated|indicated|included|available) in "
+    rf"(?:the |these |any of the )?(?:given |provided )?{_READ}\b"
+    rf"|\b{_READ} (?:do(?:es)? not|don't|doesn't) (?:mention|say|provide|specify|state|give|contain|indicate)\b"
+    rf"|\bno information (?:is (?:given|provided) )?(?:in|from) (?:the |these )?{_READ}\b"
+    rf"|\b{_READ} ne (?:mentionnen?t?|précisen?t?|donnen?t?|indiquen?t?|disent|dit|fournit|fournissent|contient|contiennent) pas\b"
+    r"|\bn'(?:est|sont) pas (?:mentionné|précisé|indiqué|fourni|donné|spécifié)e?s? dans (?:les |le |la |l'|ces |cet |ce )"
+    rf"(?:\w+ )?{_READ}\b"
+    r"|\b(?:aucune information|pas d'information)s? (?:n'est |n'y )?(?:\w+ )?(?:dans|d'après|selon) "
+    rf"(?:les |le |la |l'|ces ){_READ}\b",
+    re.IGNORECASE)
+
+
+def says_not_in_sources(sentence: str) -> bool:
+    """Does the sentence say that what was asked is not in what the model read ("Microsoft's market
+    capitalization is not provided in the given passage.", "Les passages ne précisent pas le montant.")?
+    It is the model's own way of not knowing, not a fact of the articles: it is no answer and cannot be
+    cited."""
+    return bool(_NOT_IN_SOURCES.search(sentence.replace("’", "'")))

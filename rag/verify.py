@@ -15,6 +15,8 @@ stands and, if not, why. Each test is a small public function:
   aux entreprises" when only the Azure passage speaks of companies);
 - `asks`: a sentence of the answer that is a question ("Qui dominera ?", copied from the article)
   asserts nothing: it is left out of the answer, and an answer made only of questions answers nothing;
+  so is a sentence saying the passages lack what was asked (`rag.language.says_not_in_sources`: "X is not
+  provided in the given passage"), and an answer made only of such sentences is the model not knowing;
 - `restates`: a sentence that only repeats the question's own words, or copies a heading of the
   article, answers nothing ("La poutine parfaite représente la poutine parfaite."); nor does one that
   restates a why-question's premise with a word or two added, giving no reason;
@@ -36,7 +38,8 @@ from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage
-from rag.language import ENGLISH_MARKERS, FRENCH_MARKERS, QUESTION_FRAMING, detect_language, is_abstention
+from rag.language import ENGLISH_MARKERS, FRENCH_MARKERS, QUESTION_FRAMING, detect_language, is_abstention, \
+    says_not_in_sources
 from rag.lexical import fold, question_terms, tokenize
 from rag.support import SupportScorer
 
@@ -272,9 +275,12 @@ class Verifier:
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
-        asserted = [s for s in parsed.sentences if not asks(s)]
+        lacking = any(says_not_in_sources(s.text) for s in parsed.sentences)
+        asserted = [s for s in parsed.sentences if not asks(s) and not says_not_in_sources(s.text)]
         if parsed.sentences and not asserted:
-            return Verdict(Reason.NOT_AN_ANSWER, raw, passages, question, parsed.sentences, parsed.invalid_citations)
+            # only questions, or only "the passages do not say": the model's own way of not knowing
+            reason = Reason.MODEL_ABSTAINED if lacking else Reason.NOT_AN_ANSWER
+            return Verdict(reason, raw, passages, question, parsed.sentences, parsed.invalid_citations)
         parsed.sentences = asserted
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
                   self.settings.question_names)

@@ -724,3 +724,26 @@ def test_a_reference_to_the_articles_is_not_searched_for(question, searched):
 
     assert retrieval_query(question, None) == searched
     assert "sourc" not in question_terms("Combien vaut OpenAI selon les sources ?")
+
+
+def test_the_model_saying_the_passages_lack_the_answer_is_not_knowing(assistant_with):
+    """"X is not provided in the given passage" is the model not knowing in its own words: no cited
+    answer; a sentence of that kind beside a fact is left out and the fact kept."""
+    from rag.language import says_not_in_sources
+
+    assert says_not_in_sources("Microsoft's market capitalization is not provided in the given passage.")
+    assert says_not_in_sources("Les passages ne précisent pas le montant.")
+    assert says_not_in_sources("Le salaire n'est pas mentionné dans les passages fournis.")
+    # what an article itself says of someone's silence is a fact
+    assert not says_not_in_sources("Microsoft n'a pas précisé le montant de son investissement.")
+    assert not says_not_in_sources("OpenAI n'a donné aucune information sur son IPO.")
+
+    question = "Quelle est la capitalisation boursière de Microsoft ?"
+    refused = assistant_with("La capitalisation de Microsoft n'est pas précisée dans les passages [1].",
+                             "Microsoft's market capitalization is not provided in the given passage.",
+                             "ne doit pas servir [1].").answer(question)
+    assert refused.abstained and refused.reason is Reason.MODEL_ABSTAINED and refused.text == ABSTAIN["fr"]
+
+    mixed = assistant_with("Microsoft a injecté 1 milliard de dollars en 2019 [1]. Les passages ne précisent pas "
+                           "le montant des années suivantes.").answer("Combien Microsoft a-t-il injecté en 2019 ?")
+    assert not mixed.abstained and "1 milliard" in mixed.text and "précisent" not in mixed.text
