@@ -275,11 +275,11 @@ class Verifier:
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
-        lacking = any(says_not_in_sources(s.text) for s in parsed.sentences)
-        asserted = [s for s in parsed.sentences if not asks(s) and not says_not_in_sources(s.text)]
+        lacking = [says_not_in_sources(s.text) for s in parsed.sentences]
+        asserted = [s for s, lacks in zip(parsed.sentences, lacking) if not lacks and not asks(s)]
         if parsed.sentences and not asserted:
             # only questions, or only "the passages do not say": the model's own way of not knowing
-            reason = Reason.MODEL_ABSTAINED if lacking else Reason.NOT_AN_ANSWER
+            reason = Reason.MODEL_ABSTAINED if any(lacking) else Reason.NOT_AN_ANSWER
             return Verdict(reason, raw, passages, question, parsed.sentences, parsed.invalid_citations)
         parsed.sentences = asserted
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
