@@ -12,7 +12,10 @@ The rules, for each field the first that gives a value:
    "URL :");
 3. a URL gives the outlet (its host: `bloomberg.com` → Bloomberg) and a date written in its path
    (`/2025-07-29/`, `/2025/07/29/`);
-4. no date at all: the file's modification date, marked as a guess ("date du fichier").
+4. an article that names its own present ("aujourd'hui, en mai 2025": `stated_date`);
+5. no author: a name signed under the headline in the text itself ("Par Marie Dupont", "Hugo. T" on a
+   line of its own: `byline`);
+6. no date at all: the file's modification date, marked as a guess ("date du fichier").
 A real headline is the title; otherwise the first line, when it is short enough to be one.
 """
 
@@ -236,6 +239,40 @@ def split_front_matter(text: str) -> tuple[ArticleMeta, str]:
             return meta.filled_from(from_url(meta.url)), text[match.end():]
     reference = _REFERENCE.search(text[:5000])
     return (from_url(reference[1].rstrip(".,;)")) if reference else ArticleMeta()), text
+
+
+_LOWER = "a-zà-öø-ÿ’'"
+_NAME_WORD = rf"(?:[A-ZÀ-ÖØ-Þ](?:[{_LOWER}]+(?:-[A-ZÀ-ÖØ-Þ][{_LOWER}]+)*\.?|\.)?)"  # Hugo, Marie-Claire, T, J.
+_PERSON = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,3}}"
+_SIGNED = re.compile(rf"^(?i:par|by|written by|écrit par|ecrit par)\s+(?P<name>{_PERSON})"
+                     rf"(?:\s*(?:,| et | and |&)\s*(?P<more>{_PERSON}))?(?:\s*[,|·—–-].*)?$")
+_BARE = re.compile(rf"^(?P<name>{_PERSON})$")
+# words that open a heading, an outlet's name or a section, not a person's name
+_NOT_A_NAME = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "the", "a", "an", "in", "on", "en", "au",
+               "aux", "par", "by", "sommaire", "contexte", "introduction", "conclusion", "résumé", "resume",
+               "summary", "analyse", "analysis", "actualité", "actualités", "news", "mise", "update", "publié",
+               "published", "mis", "edited", "microsoft", "openai", "google", "apple", "amazon", "meta"}
+
+
+def byline(text: str, lines: int = 3, lede_words: int = 8) -> str | None:
+    """The author a text file names under its headline: "Par Marie Dupont", "By Jane Doe, Reuters", or a
+    bare name on a line of its own ("Hugo. T"), among the `lines` lines that follow the headline and come
+    before the lede (the first line of `lede_words` words or more). A bare line must be two to four
+    capitalised words or initials, the first not a determiner or a heading's word ("Le Monde", "Contexte",
+    "Microsoft Azure" are not signatures); a file whose first line is already the lede has no byline
+    here. A wrong guess is corrected in the Sources tab (`Edits`), like any other field."""
+    rows = [line.strip() for line in text.split("\n", lines + 2)[:lines + 2] if line.strip()]
+    if not rows or len(rows[0]) > MAX_TITLE or len(rows[0].split()) >= 3 * lede_words:
+        return None
+    for row in rows[1:lines + 1]:
+        if len(row) <= 80 and (match := _SIGNED.match(row)):
+            return ", ".join(n.strip() for n in (match["name"], match["more"]) if n)
+        first = re.split(r"[\s.’']", row, 1)[0].lower()
+        if len(row) <= 40 and _BARE.match(row) and first not in _NOT_A_NAME:
+            return row
+        if len(row.split()) >= lede_words:
+            return None
+    return None
 
 
 def stated_date(text: str, within: int = 3000) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import SourceError
-from rag.metadata import ArticleMeta, Edits, file_date, from_html, from_pdf, split_front_matter, stated_date, \
+from rag.metadata import ArticleMeta, Edits, byline, file_date, from_html, from_pdf, split_front_matter, stated_date, \
     title_from_text
 
 logger = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def read_source(path: Path, root: Path, max_bytes: int = 20_000_000, edits: Arti
         raise SourceError("no text in file")
     relative = path.relative_to(root).as_posix()
     meta = (edits or ArticleMeta()).filled_from(meta)
-    meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or path.stem))
+    meta = meta.filled_from(ArticleMeta(title=title_from_text(text) or path.stem, author=byline(text)))
     if not meta.date:
         meta = meta.filled_from(ArticleMeta(date=stated_date(text)))
     if not meta.date:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import SourceError
-from rag.metadata import ArticleMeta, Edits, format_day, from_html, from_url, split_front_matter, stated_date
+from rag.metadata import ArticleMeta, Edits, byline, format_day, from_html, from_url, split_front_matter, stated_date
 from rag.sources import load_sources, read_source
 
 PAGES = Path(__file__).parent / "data" / "pages"  # real-shaped saved pages (also read by bench/html_extraction.py)
@@ -72,6 +72,9 @@ def test_the_seed_articles_get_short_titles_and_what_they_say_of_themselves():
     assert (by_name["003"].meta.date, by_name["003"].meta.date_guessed) == ("2025-05", False)
     assert by_name["000"].meta.date_guessed  # says nothing of its own date: the file's, marked
     assert by_name["002"].title == "La relation à 13 milliards de dollars entre Microsoft et OpenAI pourrait être en péril"
+    # its headline, then "Hugo. T" on a line of its own, then the lede; the others open with their lede
+    assert by_name["002"].meta.author == "Hugo. T" and "Hugo. T" in by_name["002"].meta.line()
+    assert [by_name[n].meta.author for n in ("000", "001", "003", "004")] == [None] * 4
     assert all(len(s.title) <= 151 for s in sources)  # a lede is cut at a word, not used whole
 
 
@@ -102,3 +105,32 @@ def test_an_article_naming_its_own_present_is_dated_by_it():
     assert stated_date("Aujourd'hui 31 février 2025") is None
     assert stated_date("x" * 4000 + " aujourd'hui, en mai 2025") is None  # only the article's opening is read
     assert (format_day("2025-05"), format_day("2025-05", "en")) == ("mai 2025", "May 2025")
+
+
+@pytest.mark.parametrize("text, author", [
+    ("Microsoft et OpenAI renégocient\n\nPar Marie Dupont\n\nLes deux entreprises discutent depuis des mois.",
+     "Marie Dupont"),
+    ("OpenAI restructures\nBy Jane Doe and John Smith | May 3, 2025\nThe company said on Monday that it would…",
+     "Jane Doe, John Smith"),
+    ("Un titre\nMarie-Claire Dubois\nLe texte de l'article commence ici, après la signature.", "Marie-Claire Dubois"),
+    # not signatures: an outlet, a section heading, a company, a sentence opening with "Par"
+    ("Un titre\n\nLe Monde\n\nLe texte.", None),
+    ("Un titre\n\nRécapitulatif factuel\n\nLe texte.", None),
+    ("Un titre\nContexte\nLe texte.", None),
+    ("Un titre\nMicrosoft Azure\nLe texte.", None),
+    ("Un titre\nPar ailleurs il faut dire que\nLe texte.", None),
+    # a name after the lede is not under the headline; a file that opens with its lede has no headline
+    ("Un titre\nLe texte commence ici avec bien plus de huit mots.\nJean Dupont", None),
+    (" ".join(["Un chapeau qui dépasse largement la longueur d'un titre de presse"] * 3) + "\nJean Dupont\nTexte.",
+     None),
+])
+def test_an_author_signed_under_the_headline_is_the_articles_author(text, author):
+    assert byline(text) == author
+
+
+def test_a_signature_fills_only_an_author_the_file_does_not_give(tmp_path):
+    (tmp_path / "a.md").write_text("---\nauthor: A. Martin\n---\n# Titre\n\nPar Jean Dupont\n\nTexte.", "utf-8")
+    (tmp_path / "b.txt").write_text("Titre\n\nPar Jean Dupont\n\nTexte.", "utf-8")
+    by_name = {s.path: s for s in load_sources(tmp_path)[0]}
+    assert by_name["a.md"].meta.author == "A. Martin" and by_name["b.txt"].meta.author == "Jean Dupont"
+    assert "Par Jean Dupont" in by_name["b.txt"].text  # the signature stays in the article's text
