@@ -35,7 +35,7 @@ from rag.models import local_models
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 
 
-COLUMNS = ("col_title", "col_outlet", "col_date", "col_file", "col_passages")
+COLUMNS = ("col_title", "col_outlet", "col_author", "col_date", "col_file", "col_passages")
 
 
 def _progress_callback(progress: gr.Progress, language: str):
@@ -282,7 +282,7 @@ def build_app(workspace: Workspace) -> gr.Blocks:
                     evidence = gr.HTML(empty_evidence(settings.ui_language), elem_id="evidence")
         with gr.Tab(words("tab_sources")):
             sources_table = gr.Dataframe(headers=[text(c) for c in COLUMNS], interactive=False, wrap=True,
-                                         column_widths=["38%", "15%", "17%", "22%", "8%"], elem_id="sources-table")
+                                         column_widths=["32%", "13%", "13%", "14%", "20%", "8%"], elem_id="sources-table")
             files = gr.File(label=words("upload"), file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload")
             add = gr.Button(words("add"), variant="primary", elem_id="add-files")
             with gr.Row():

@@ -128,13 +128,13 @@ def about_html(meta: ArticleMeta, language: str = "fr") -> str:
 
 
 def sources_rows(rows: list["SourceRow"], language: str = "fr") -> list[list]:
-    """The Sources table: headline, outlet, date, file (and its copies), passages."""
+    """The Sources table: headline, outlet, author, date, file (and its copies), passages."""
     out = []
     for r in rows:
         day = format_day(r.meta.date, language) if r.meta.date else ""
         if r.meta.date_guessed and day:
             day += f" ({FILE_DATE[language]})"
-        out.append([r.title, r.meta.outlet or "", day, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks])
+        out.append([r.title, r.meta.outlet or "", r.meta.author or "", day, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks])
     return out
 
 

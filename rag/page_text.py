@@ -67,6 +67,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # sources tab
     "col_title": ("Titre", "Title"),
     "col_outlet": ("Média", "Outlet"),
+    "col_author": ("Auteur", "Author"),
     "col_date": ("Date", "Date"),
     "col_file": ("Fichier", "File"),
     "col_passages": ("Passages", "Passages"),

@@ -69,7 +69,8 @@ def test_metadata_on_the_sources_table_and_the_cards(desk, context):
     table = page.locator("#sources-table")
     table.get_by_text("Microsoft et OpenAI renégocient leur contrat").wait_for(timeout=30_000)  # JSON-LD headline
     text = table.inner_text()
-    for expected in ("Les Echos", "29 juillet 2025", "Bloomberg", "Le Journal", "28 octobre 2025", "echos.html"):
+    for expected in ("Les Echos", "Jeanne Dupont, Paul Martin", "29 juillet 2025", "Bloomberg", "Le Journal",
+                     "28 octobre 2025", "echos.html"):
         assert expected in text, expected
     # readable at 1,280 px: the table fits the page, no column pushed off screen
     assert page.evaluate("() => document.querySelector('#sources-table').scrollWidth") <= 1280
