@@ -134,7 +134,8 @@ def sources_rows(rows: list["SourceRow"], language: str = "fr") -> list[list]:
         day = format_day(r.meta.date, language) if r.meta.date else ""
         if r.meta.date_guessed and day:
             day += f" ({FILE_DATE[language]})"
-        out.append([r.title, r.meta.outlet or "", r.meta.author or "", day, r.path + "".join(f" (= {c})" for c in r.copies), r.chunks])
+        files = r.path + "".join(f" (= {c})" for c in r.copies)
+        out.append([r.title, r.meta.outlet or "", r.meta.author or "", day, files, r.chunks])
     return out
 
 

@@ -255,8 +255,8 @@ _NOT_A_NAME = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "the", "a
 
 
 def byline(text: str, lines: int = 3, lede_words: int = 8) -> str | None:
-    """The author a text file names under its headline: "Par Marie Dupont", "By Jane Doe, Reuters", or a
-    bare name on a line of its own ("Hugo. T"), among the `lines` lines that follow the headline and come
+    """The author an article's text (of any format) names under its headline: "Par Marie Dupont", "By Jane
+    Doe, Reuters", or a bare name on a line of its own ("Hugo. T"), among the `lines` lines that follow the headline and come
     before the lede (the first line of `lede_words` words or more). A bare line must be two to four
     capitalised words or initials, the first not a determiner or a heading's word ("Le Monde", "Contexte",
     "Microsoft Azure" are not signatures); a file whose first line is already the lede has no byline
@@ -267,7 +267,7 @@ def byline(text: str, lines: int = 3, lede_words: int = 8) -> str | None:
     for row in rows[1:lines + 1]:
         if len(row) <= 80 and (match := _SIGNED.match(row)):
             return ", ".join(n.strip() for n in (match["name"], match["more"]) if n)
-        first = re.split(r"[\s.’']", row, 1)[0].lower()
+        first = re.split(r"[\s.’']", row, maxsplit=1)[0].lower()
         if len(row) <= 40 and _BARE.match(row) and first not in _NOT_A_NAME:
             return row
         if len(row.split()) >= lede_words:
