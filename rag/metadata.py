@@ -255,13 +255,14 @@ _NOT_A_NAME = {"le", "la", "les", "l", "un", "une", "des", "du", "de", "the", "a
 
 
 def byline(text: str, lines: int = 3, lede_words: int = 8) -> str | None:
-    """The author an article's text (of any format) names under its headline: "Par Marie Dupont", "By Jane
-    Doe, Reuters", or a bare name on a line of its own ("Hugo. T"), among the `lines` lines that follow the headline and come
-    before the lede (the first line of `lede_words` words or more). A bare line must be two to four
-    capitalised words or initials, the first not a determiner or a heading's word ("Le Monde", "Contexte",
-    "Microsoft Azure" are not signatures); a file whose first line is already the lede has no byline
-    here. A wrong guess is corrected in the Sources tab (`Edits`), like any other field."""
-    rows = [line.strip() for line in text.split("\n", lines + 2)[:lines + 2] if line.strip()]
+    """The author an article's text (of any format) names under its headline: "Par Marie Dupont", "By
+    Jane Doe, Reuters", or a bare name on a line of its own ("Hugo. T"), among the `lines` non-empty
+    lines that follow the headline and come before the lede (the first line of `lede_words` words or
+    more). A bare line must be two to four capitalised words or initials, the first not a determiner or
+    a heading's word ("Le Monde", "Contexte", "Microsoft Azure" are not signatures); a file whose first
+    line is already the lede has no byline here. A wrong guess is corrected in the Sources tab
+    (`Edits`), like any other field."""
+    rows = [line.strip() for line in text[:2000].split("\n") if line.strip()][:lines + 1]
     if not rows or len(rows[0]) > MAX_TITLE or len(rows[0].split()) >= 3 * lede_words:
         return None
     for row in rows[1:lines + 1]:

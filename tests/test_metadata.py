@@ -113,6 +113,7 @@ def test_an_article_naming_its_own_present_is_dated_by_it():
     ("OpenAI restructures\nBy Jane Doe and John Smith | May 3, 2025\nThe company said on Monday that it would…",
      "Jane Doe, John Smith"),
     ("Un titre\nMarie-Claire Dubois\nLe texte de l'article commence ici, après la signature.", "Marie-Claire Dubois"),
+    ("Un titre\n\n\n\n\nPar Jean Dupont\n\nLe texte.", "Jean Dupont"),  # blank lines do not count
     # not signatures: an outlet, a section heading, a company, a sentence opening with "Par"
     ("Un titre\n\nLe Monde\n\nLe texte.", None),
     ("Un titre\n\nRécapitulatif factuel\n\nLe texte.", None),
