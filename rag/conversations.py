@@ -163,7 +163,8 @@ class ConversationStore:
                            "correction": t.correction} for t in self.turns(cid)]}
 
     def export_markdown(self, cid: str, language: str = "fr") -> str:
-        """Each question, its answer, then its numbered sources (file, date, outlet, quoted passage)."""
+        """Each question, its answer, then its numbered sources (file, date, outlet, author, URL, quoted
+        passage)."""
         c = self.get(cid)
         out = [f"# {c.title}", "", f"_{c.created[:10]}_", ""]
         for n, t in enumerate(self.turns(cid), 1):
@@ -178,10 +179,7 @@ class ConversationStore:
                 facts = [p.get("file", "")]
                 if about.get("date"):
                     facts.append(format_day(about["date"], language))
-                if about.get("outlet"):
-                    facts.append(about["outlet"])
-                if about.get("url"):
-                    facts.append(about["url"])
+                facts += [about.get(key) for key in ("outlet", "author", "url")]
                 quoted = " ".join(p["text"].split())
                 out += [f"[{p['number']}] {p['title']} — {', '.join(f for f in facts if f)}", f"> {quoted}", ""]
         return "\n".join(out).rstrip() + "\n"

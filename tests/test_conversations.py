@@ -20,7 +20,8 @@ from rag.support import LexicalScorer
 @pytest.fixture
 def answered(seeded_project):
     """Two checked answers from the fake model over the seed articles (one dated, one abstention)."""
-    Edits(seeded_project.sources_path).save("003_02fb044ed8942903.txt", outlet="Le Blog", date="2024-11-02")
+    Edits(seeded_project.sources_path).save("003_02fb044ed8942903.txt", outlet="Le Blog", date="2024-11-02",
+                                                 author="Jeanne Martin")
     embedder = FakeEmbedder()
     build_settings_index(seeded_project, embedder)
     llm = FakeLLM(["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
@@ -50,7 +51,7 @@ def test_a_conversation_is_kept_listed_renamed_and_deleted(tmp_path, answered):
     assert [c.id for c in store.list()] == [other]
 
 
-def test_exports_hold_answers_and_numbered_sources_with_file_date_outlet_and_passage(tmp_path, answered):
+def test_exports_hold_answers_and_numbered_sources_with_file_date_outlet_author_and_passage(tmp_path, answered):
     store = ConversationStore(tmp_path / "c.db")
     cid = store.create()
     for a in answered:
@@ -59,7 +60,7 @@ def test_exports_hold_answers_and_numbered_sources_with_file_date_outlet_and_pas
     assert markdown.startswith("# Combien Microsoft") and answered[0].text in markdown
     cited = answered[0].passages[answered[0].sentences[0].attributed[0] - 1]
     assert f"[{cited.number}] {cited.title} — {cited.path}" in markdown
-    assert "2 novembre 2024, Le Blog" in markdown and "> " + " ".join(cited.text.split()) in markdown
+    assert "2 novembre 2024, Le Blog, Jeanne Martin" in markdown and "> " + " ".join(cited.text.split()) in markdown
     data = json.loads(store.export_file(cid, "json", tmp_path / "out").read_text("utf-8"))
     assert [t["question"] for t in data["turns"]] == [a.question for a in answered]
     assert data["turns"][0]["answer"]["passages"][0]["file"]
