@@ -265,7 +265,7 @@ def byline(text: str, lines: int = 3, lede_words: int = 8) -> str | None:
     rows = [line.strip() for line in text[:2000].split("\n") if line.strip()][:lines + 1]
     if not rows or len(rows[0]) > MAX_TITLE or len(rows[0].split()) >= 3 * lede_words:
         return None
-    for row in rows[1:lines + 1]:
+    for row in rows[1:]:
         if len(row) <= 80 and (match := _SIGNED.match(row)):
             return ", ".join(n.strip() for n in (match["name"], match["more"]) if n)
         first = re.split(r"[\s.’']", row, maxsplit=1)[0].lower()
