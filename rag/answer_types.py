@@ -4,9 +4,10 @@
 ask for a date, a bare "quand" (the question's own word, not a clause's "quand" after "que") for a date
 or a moment told by an event ("lorsque…", "après la guerre"); "combien", "quel montant" for an amount (a
 number); "quel pourcentage" for a percentage; "où", "dans quel pays" for a place (a proper name);
-English forms too. Anything else (qui, quel, pourquoi, comment…) has no type this module can check, and
-None is returned: the checks built on it only ever apply to the four types a pattern can recognise
-reliably.
+"quel journal", "quelle entreprise", "which newspaper" for an organisation (a proper name that is not a
+capitalised function word); English forms too. Anything else (qui, quel, pourquoi, comment…) has no type
+this module can check, and None is returned: the checks built on it only ever apply to the types a
+pattern can recognise reliably.
 
 `mentions(text, type)` gives the entities of that type in a text (years, months and relative dates;
 numbers and number words, each with the scale that follows it; percentages; capitalised names), so
@@ -19,7 +20,9 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from rag.language import ENGLISH_MARKERS, FRENCH_MARKERS, QUESTION_FRAMING
 from rag.lexical import fold
+from rag.metadata import outlet_of
 
 
 class AnswerType(str, Enum):
@@ -28,6 +31,7 @@ class AnswerType(str, Enum):
     AMOUNT = "amount"
     PERCENTAGE = "percentage"
     PLACE = "place"
+    ORGANISATION = "organisation"  # a newspaper, a company: a proper name
 
 
 _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel…" anything else
@@ -50,6 +54,15 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
                         r"what price|how old)\b"),
     (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
                        r"where|which country|which city|in which country|in which city)(\s|$)"),
+    # the nouns whose answer is a proper name (38 of the 39 PIAF dev questions of this form); not
+    # "organisation" ("à quelles organisations est-il destiné ?": "organisations communautaires")
+    (AnswerType.ORGANISATION, r"\b((quel|quelle|quels|quelles) (journal|journaux|quotidien|quotidiens|magazine|"
+                              r"hebdomadaire|m[ée]dia|m[ée]dias|entreprise|entreprises|firme|firmes|compagnie|"
+                              r"compagnies|banque|banques|constructeur|soci[ée]t[ée]|soci[ée]t[ée]s|start-up|startup|club|clubs|"
+                              r"parti|partis|universit[ée]|universit[ée]s|marque|marques|"
+                              r"[ée]diteur|[ée]diteurs)|"
+                              r"(which|what) (newspaper|newspapers|outlet|outlets|media outlet|news outlet|magazine|"
+                              r"company|companies|firm|firms|bank|banks|publication|news agency|start-up|startup))\b"),
 ]
 
 _MONTHS = ("janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre "
@@ -146,9 +159,28 @@ def mentions(text: str, answer_type: AnswerType) -> set[str]:
         return _amounts(text)
     elif answer_type is AnswerType.PERCENTAGE:
         found = {re.sub(r"\s+", "", m.group(0)) for m in _PERCENT.finditer(text)}
+    elif answer_type is AnswerType.ORGANISATION:
+        return proper_names(text)
     else:
         found = {m.group(0) for m in _NAME.finditer(text)}
     return {canonical(fold(f.replace(" ", ""))) for f in found}
+
+
+# capitalised words that name nothing: function and question words, "Selon", "The"
+NOT_NAMES = frozenset(fold(w) for w in FRENCH_MARKERS | ENGLISH_MARKERS | frozenset(QUESTION_FRAMING.split()))
+_ELIDED = re.compile(r"^[a-zA-Z][’']")
+_CAPITALISED = re.compile(r"[\w’'-]*[A-ZÀ-ÖØ-Þ][\w’'-]*")  # "OpenAI", and "xAI", "iPhone" too
+
+
+def proper_names(text: str) -> set[str]:
+    """The words of `text` with a capital letter that are names, folded: not a function word capitalised
+    at the start of a sentence ("Le média évoque…"), nor a common noun after an elision ("L’armée")."""
+    found = set()
+    for m in _CAPITALISED.finditer(text):
+        word = _ELIDED.sub("", m.group(0))
+        if word != word.lower() and fold(word) not in NOT_NAMES:
+            found.add(fold(word))
+    return found
 
 
 _SCALES = {"milliard": "e9", "milliards": "e9", "billion": "e9", "billions": "e9", "bn": "e9",
@@ -169,6 +201,35 @@ def quantities(text: str) -> set[str]:
     years written as such ("2019"). Bare numbers without a scale are left out: they are as
     often written in words, or part of a name ("GPT-4")."""
     return {f for m in _QUANTITY.finditer(text) if (f := _figure(m)) is not None}
+
+
+_ORDERS = {"dizaine": 10, "dizaines": 10, "tens": 10, "centaine": 100, "centaines": 100, "hundred": 100,
+           "hundreds": 100, "millier": 1000, "milliers": 1000, "thousand": 1000, "thousands": 1000}
+_MAGNITUDE = re.compile(r"\b(dizaines?|centaines?|milliers?|tens|hundreds|thousands|"
+                        r"(?:several|a few|many|some)\s+(?:hundred|thousand))\s+(?:(?:de|d['’]|of)\s*)?"
+                        r"(milliards?|billions?|millions?)\b", re.IGNORECASE)
+
+
+def magnitudes(text: str) -> set[str]:
+    """The orders of magnitude a text gives instead of a figure, in `quantities`' spelling of their
+    lower bound: "plusieurs dizaines de milliards" and "tens of billions" are "10e9", "several hundred
+    billion" is "100e9"."""
+    return {f"{_ORDERS[m.group(1).lower().split()[-1]]}{_SCALES[m.group(2).lower()]}"
+            for m in _MAGNITUDE.finditer(text)}
+
+
+def within(magnitude: str, figures: set[str], orders: set[str]) -> bool:
+    """Does a text stating `figures` (`quantities`) and `orders` (`magnitudes`) bear out `magnitude`? The
+    same order of magnitude, or a figure of the same scale inside it: "260 milliards" is several hundred
+    billion, "13 milliards" is not."""
+    if magnitude in orders:
+        return True
+    low, scale = re.fullmatch(r"(\d+)(e\d+)", magnitude).groups()
+    for figure in figures:
+        if (m := re.fullmatch(r"(\d+(?:\.\d+)?)(e\d+)", figure)) and m.group(2) == scale:
+            if int(low) <= float(m.group(1)) < int(low) * 10:
+                return True
+    return False
 
 
 def _figure(m: re.Match) -> str | None:
@@ -224,9 +285,20 @@ def counts_things(question: str) -> bool:
     return bool(m) and (m.group(1) or m.group(2)).lower() not in _MONEY_NOUNS
 
 
+WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def _site(address: str) -> str:
+    """The outlet a web address names (`metadata.outlet_of`), or nothing."""
+    return outlet_of(address if "://" in address else f"https://{address}") or ""
+
+
 def answers_of(question: str, text: str, answer_type: AnswerType) -> set[str]:
     """`mentions` of `answer_type` in `text` that can answer `question`: to a question counting things
-    (`counts_things`), the sums of money a text states are not counts."""
+    (`counts_things`), the sums of money a text states are not counts; a year inside a web address
+    (".../articles/2025-07-29/...") is part of a link, not a date the text gives, while the site it
+    names is an organisation ("https://www.bloomberg.com/…": Bloomberg)."""
+    text = WEB_ADDRESS.sub(lambda m: f" {_site(m.group(0))} " if answer_type is AnswerType.ORGANISATION else " ", text)
     if answer_type is AnswerType.AMOUNT and counts_things(question):
         text = _MONEY.sub(" ", text)
     return mentions(text, answer_type)

@@ -73,8 +73,9 @@ class AttributedPassageAlone(Strategy):
 
 
 class PassageWithAskedType(Strategy):
-    """The question asks for a date, an amount, a percentage or a place and the answer gave none: ask
-    again with the best passage that holds one (one the question does not already give), alone."""
+    """The question asks for a date, an amount, a percentage, a place or an organisation and the answer
+    gave none: ask again with the best passage that holds one (one the question does not already give),
+    alone."""
 
     name = "passage_with_asked_type"
     repairs = frozenset({Reason.WRONG_TYPE})

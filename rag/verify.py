@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from rag.answer_types import AnswerType, answers_of, asks_why, expected_type, is_yes_no, quantities, question_gives
+from rag.answer_types import NOT_NAMES, WEB_ADDRESS, AnswerType, answers_of, asks_why, expected_type, is_yes_no, \
+    magnitudes, quantities, question_gives, within
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage
-from rag.language import ENGLISH_MARKERS, FRENCH_MARKERS, QUESTION_FRAMING, detect_language, is_abstention, \
-    says_not_in_sources
+from rag.language import detect_language, is_abstention, says_not_in_sources
 from rag.lexical import fold, question_terms, tokenize
 from rag.support import SupportScorer
 
@@ -108,13 +108,12 @@ class Verdict:
 
 
 _NAME = re.compile(r"[A-ZÀ-Ý][\w-]*")
-_NOT_NAMES = frozenset(fold(w) for w in FRENCH_MARKERS | ENGLISH_MARKERS | frozenset(QUESTION_FRAMING.split()))
 
 
 def names(text: str) -> set[str]:
     """The stems of `text`'s capitalised words that are not function or question words ("Oracle",
     "Stargate" in "Quel rôle Oracle joue-t-il dans le projet Stargate ?")."""
-    return {t for m in _NAME.finditer(text) if fold(m.group(0)) not in _NOT_NAMES for t in tokenize(m.group(0))}
+    return {t for m in _NAME.finditer(text) if fold(m.group(0)) not in NOT_NAMES for t in tokenize(m.group(0))}
 
 
 def _names_of_question(question: str) -> set[str]:
@@ -130,14 +129,19 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     above the threshold. Ties go to the better match (passages are numbered from the least to the best).
     A passage that lacks a figure the sentence states (an amount with its scale, a percentage, a year:
     `answer_types.quantities`, the question's own left aside) does not support it at all, so the citation
-    goes to the passage that holds the figure, or the sentence is unsupported. With `question_names` (not
+    goes to the passage that holds the figure, or the sentence is unsupported; likewise an order of
+    magnitude ("several hundred billion": `answer_types.magnitudes`) that the passage neither says nor
+    holds a figure inside ("260 milliards" bears it out, "plusieurs dizaines de milliards" does not). With
+    `question_names` (not
     the default: measured, not adopted), so does a passage that lacks a name of the question the sentence
     states, unless its article's title holds it ("Oracle joue un rôle important dans le projet Stargate [1]"
     when [1] speaks of Stargate only); not across languages, where an English question's capitalised words
     are not the French passage's."""
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
+    orders = {n: magnitudes(t) for n, t in evidence.items()}
     asked = quantities(question)
+    asked_orders = magnitudes(question)
     asked_names = _names_of_question(question) if question_names else set()
     held_names: dict[int, set[str] | None] = {}
     if asked_names:  # (the title is the article's own, or its file name)
@@ -146,11 +150,14 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
                       else None for p in passages}
     for s in sentences:
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
+        vague = magnitudes(s.text) - asked_orders  # "several hundred billion" needs a passage saying as much
         named = names(s.text) & asked_names if asked_names else set()
 
         def support(numbers: list[int]) -> float:
             held = set().union(*(figures[n] for n in numbers))
             if not stated <= held:
+                return 0.0
+            if vague and not all(within(v, held, set().union(*(orders[n] for n in numbers))) for v in vague):
                 return 0.0
             if named:
                 known = [held_names[n] for n in numbers if held_names[n] is not None]
@@ -216,10 +223,13 @@ def mixes_passages(question: str, sentences: list[Sentence], passages: list[Pass
 
 
 def _headings(passage: Passage, index: "Index | None") -> list[str]:
-    """Lines of the passage's source span that read like headings: short, with no closing punctuation."""
+    """Lines of the passage's source span that read like headings: short, with no closing punctuation.
+    A line holding a web address is a reference ("Article en référence: https://…"), not a heading: it
+    answers "Quel article est cité en référence ?"."""
     text = index.source_text(passage.source_id)[passage.start:passage.end] if index is not None else passage.text
     lines = [text[s.start:s.end].strip() for s in split_sentences(text)]
-    return [line for line in lines if line and len(line.split()) <= 10 and line[-1] not in ".!?:;…»\")"]
+    return [line for line in lines if line and len(line.split()) <= 10 and line[-1] not in ".!?:;…»\")"
+            and not WEB_ADDRESS.search(line)]
 
 
 def asks(sentence: Sentence) -> bool:
@@ -248,8 +258,9 @@ def restates(question: str, sentence: Sentence, passages: list[Passage], index: 
 
 def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Passage],
                      asked: AnswerType | None = None) -> bool:
-    """When the question asks for a date, an amount, a percentage or a place: does a supported sentence
-    give one that the passage it rests on holds and the question does not? "En quelle année le contrat
+    """When the question asks for a date, an amount, a percentage, a place or an organisation (a
+    newspaper, a company: `answer_types.expected_type`): does a supported sentence give one that the
+    passage it rests on holds and the question does not? "En quelle année le contrat
     a-t-il été signé ?" answered "Le contrat prévoit 20 % des revenus [2]" gives no year."""
     asked = asked or expected_type(question)
     if asked is None:

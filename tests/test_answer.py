@@ -87,6 +87,18 @@ def test_a_figure_the_passage_does_not_hold_is_not_supported_by_it(assistant_wit
     assert "20 milliards" in cited.text
 
 
+def test_an_order_of_magnitude_no_passage_bears_out_is_not_supported(assistant_with):
+    """"Plusieurs centaines de milliards" is not what a passage saying "plusieurs dizaines de milliards"
+    states, though the words match; "plusieurs dizaines" is."""
+    question = "À combien OpenAI est-elle valorisée ?"
+    wrong = assistant_with(*["OpenAI est valorisée à plusieurs centaines de milliards de dollars."] * 3)
+    refused = wrong.answer(question)
+    assert refused.abstained and refused.reason is Reason.UNSUPPORTED
+    kept = assistant_with("OpenAI est valorisée à plusieurs dizaines de milliards de dollars [1].").answer(question)
+    assert not kept.abstained
+    assert "dizaines de milliards" in kept.passages[kept.sentences[0].attributed[0] - 1].text
+
+
 def test_an_answer_with_no_supported_sentence_becomes_the_abstention(assistant_with):
     a = assistant_with("Le salaire de Sam Altman est de 5 millions [1].")
     result = a.answer("Quel est le salaire de Sam Altman ?")
@@ -609,6 +621,13 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     assert not restates(question, Sentence("La poutine parfaite représente l'AGI", [1], attributed=[1]), [heading])
     copied = Sentence("Deux visions de l'intelligence artificielle", [1], supported=True, attributed=[1])
     assert restates("Quelle est la position de Microsoft ?", copied, [heading])
+    # a reference line is short and unpunctuated too, but it is what "which article is cited?" asks for
+    url = "https://www.bloomberg.com/news/articles/2025-07-29/microsoft-s-access-to-openai-tech"
+    reference = _passage(1, f"Article en référence: {url}\nRécapitulatif factuel\nMicrosoft et OpenAI négocient.")
+    cited = Sentence(url, [1], supported=True, attributed=[1])
+    assert not restates("Quel article est cité en référence ?", cited, [reference])
+    assert restates("Quel article est cité en référence ?",
+                    Sentence("Récapitulatif factuel", [1], supported=True, attributed=[1]), [reference])
     passages = [_passage(1, "Le contrat prévoit 20 % des revenus."), _passage(2, "Le contrat a été signé en 2019.")]
     no_year = Sentence("Le contrat prévoit 20 % des revenus", [1], supported=True, attributed=[1])
     year = Sentence("Le contrat a été signé en 2019", [2], supported=True, attributed=[2])
@@ -617,6 +636,23 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     # the question's own year is not an answer to it
     assert not gives_asked_type("Quel mois de 2019 le contrat a-t-il été signé ?", [year], passages)
     assert gives_asked_type("Pourquoi le contrat a-t-il été signé ?", [no_year], passages)  # no type to check
+    # an outlet is a name the question does not already give: not "Le média…", not "Microsoft"
+    outlet = "Quel journal rapporte que Microsoft et OpenAI discutent âprement ?"
+    ft = [_passage(1, "Selon le Financial Times, Microsoft et OpenAI discutent âprement. Le média évoque des "
+                      "discussions tendues.")]
+    assert gives_asked_type(outlet, [Sentence("Le Financial Times", [1], supported=True, attributed=[1])], ft)
+    assert not gives_asked_type(outlet, [Sentence("Le média évoque des discussions tendues", [1], supported=True,
+                                                  attributed=[1])], ft)
+    assert not gives_asked_type(outlet, [Sentence("Microsoft et OpenAI", [1], supported=True, attributed=[1])], ft)
+    # a link names its site: "Bloomberg" is cited in reference, though only in lower case in its address
+    cited = "Quel média est cité en référence ?"
+    bloomberg = Sentence("Bloomberg", [1], supported=True, attributed=[1])
+    assert gives_asked_type(cited, [bloomberg], [_passage(1, f"Article en référence: {url}")])
+    assert not gives_asked_type(cited, [bloomberg], [_passage(1, "Article en référence: https://example.org/x")])
+    # the year of a link's address is not a year the passage gives
+    linked = [_passage(1, "Article en référence: https://www.bloomberg.com/news/articles/2025-07-29/talks")]
+    from_link = Sentence("2025", [1], supported=True, attributed=[1])
+    assert not gives_asked_type("En quelle année le premier contrat a-t-il été signé ?", [from_link], linked)
     # a sum of money does not count employees, though it is a figure its passage holds
     money = [_passage(1, "Microsoft a engagé plus de 13 milliards de dollars dans OpenAI.")]
     engaged = Sentence("Microsoft a engagé plus de 13 milliards de dollars dans OpenAI", [1], supported=True,

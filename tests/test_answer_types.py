@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer_types import AnswerType, answers_of, counts_things, expected_type, mentions
+from rag.answer_types import AnswerType, answers_of, counts_things, expected_type, mentions, proper_names
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -35,6 +35,11 @@ from rag.answer_types import AnswerType, answers_of, counts_things, expected_typ
     ("Qui dirige Microsoft ?", None),
     ("Pourquoi OpenAI veut-elle ses centres de données ?", None),
     ("Microsoft ou OpenAI : qui a le plus investi ?", None),  # "ou" is not "où"
+    ("Quel journal rapporte que les deux firmes discutent âprement ?", AnswerType.ORGANISATION),
+    ("Quelle entreprise a investi 13 milliards de dollars dans OpenAI ?", AnswerType.ORGANISATION),
+    ("Which newspaper reported that the two firms are negotiating hard?", AnswerType.ORGANISATION),
+    ("En quel type de société OpenAI veut-elle se transformer ?", None),  # "société d'utilité publique"
+    ("Et à quelles organisations est-il destiné ?", None),  # "organisations communautaires"
 ])
 def test_expected_type(question, expected):
     assert expected_type(question) is expected
@@ -91,6 +96,25 @@ def test_figures_are_read_with_their_scale_in_both_languages():
     assert quantities("GPT-4, trois domaines, 2 000 salariés, un accord") == set()
 
 
+def test_an_order_of_magnitude_is_borne_out_by_the_same_order_or_a_figure_inside_it():
+    from rag.answer_types import magnitudes, quantities, within
+
+    assert magnitudes("valorisée à plusieurs dizaines de milliards de dollars") == magnitudes("tens of billions") \
+        == {"10e9"}
+    assert magnitudes("several hundred billion dollars") == magnitudes("des centaines de milliards") == {"100e9"}
+    assert magnitudes("une centaine de millions d'utilisateurs") == {"100e6"}
+    assert magnitudes("des milliards, 13 milliards") == set()  # no order given, and a figure is not one
+
+    def borne_out(magnitude: str, passage: str) -> bool:
+        return within(magnitude, quantities(passage), magnitudes(passage))
+
+    assert borne_out("100e9", "OpenAI est valorisée 260 milliards de dollars")
+    assert not borne_out("100e9", "valorisée à plusieurs dizaines de milliards, après plus de 10 milliards investis")
+    assert borne_out("10e9", "valorisée à plusieurs dizaines de milliards de dollars")
+    assert borne_out("10e9", "un investissement de 13 milliards de dollars")
+    assert not borne_out("10e9", "20 millions de dollars")  # another scale
+
+
 @pytest.mark.parametrize("question, counts", [
     ("Combien d'employés compte Microsoft ?", True),
     ("Combien d’utilisateurs ChatGPT a-t-il ?", True),
@@ -113,3 +137,11 @@ def test_a_sum_of_money_is_not_a_count():
     assert answers_of("Combien Microsoft a-t-il investi ?", sum_, AnswerType.AMOUNT) == {"13e9", "10e9"}
     heads = "OpenAI compte 500 salariés et des dizaines de millions d'utilisateurs."
     assert {"500", "million"} <= answers_of("Combien d'employés compte OpenAI ?", heads, AnswerType.AMOUNT)
+
+
+def test_an_outlet_or_a_company_is_a_proper_name_not_a_capitalised_function_word():
+    assert proper_names("Le média évoque des discussions plutôt tendues.") == set()
+    assert proper_names("Selon le Financial Times, les deux firmes discutent.") == {"financial", "times"}
+    assert proper_names("L’armée française") == set() and proper_names("L'Équipe a publié") == {"equipe"}
+    assert proper_names("Microsoft a exploré un partenariat avec xAI, la startup d'Elon Musk") == \
+        {"microsoft", "xai", "elon", "musk"}
