@@ -54,12 +54,13 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
                         r"what price|how old)\b"),
     (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
                        r"where|which country|which city|in which country|in which city)(\s|$)"),
-    # the nouns whose answer is a proper name (38 of the 39 PIAF dev questions of this form); not
-    # "organisation" ("à quelles organisations est-il destiné ?": "organisations communautaires")
+    # the nouns whose answer is a proper name (16 of the 17 PIAF dev questions of this form); not
+    # "organisation" ("à quelles organisations est-il destiné ?": "organisations communautaires") nor
+    # "équipe" ("équipes galloises, irlandaises et italiennes")
     (AnswerType.ORGANISATION, r"\b((quel|quelle|quels|quelles) (journal|journaux|quotidien|quotidiens|magazine|"
                               r"hebdomadaire|m[ée]dia|m[ée]dias|entreprise|entreprises|firme|firmes|compagnie|"
-                              r"compagnies|banque|banques|constructeur|soci[ée]t[ée]|soci[ée]t[ée]s|start-up|startup|club|clubs|"
-                              r"parti|partis|universit[ée]|universit[ée]s|marque|marques|"
+                              r"compagnies|banque|banques|constructeur|soci[ée]t[ée]|soci[ée]t[ée]s|start-up|"
+                              r"startup|club|clubs|parti|partis|universit[ée]|universit[ée]s|marque|marques|"
                               r"[ée]diteur|[ée]diteurs)|"
                               r"(which|what) (newspaper|newspapers|outlet|outlets|media outlet|news outlet|magazine|"
                               r"company|companies|firm|firms|bank|banks|publication|news agency|start-up|startup))\b"),
@@ -298,7 +299,8 @@ def answers_of(question: str, text: str, answer_type: AnswerType) -> set[str]:
     (`counts_things`), the sums of money a text states are not counts; a year inside a web address
     (".../articles/2025-07-29/...") is part of a link, not a date the text gives, while the site it
     names is an organisation ("https://www.bloomberg.com/…": Bloomberg)."""
-    text = WEB_ADDRESS.sub(lambda m: f" {_site(m.group(0))} " if answer_type is AnswerType.ORGANISATION else " ", text)
+    named = answer_type is AnswerType.ORGANISATION
+    text = WEB_ADDRESS.sub(lambda m: f" {_site(m.group(0))} " if named else " ", text)
     if answer_type is AnswerType.AMOUNT and counts_things(question):
         text = _MONEY.sub(" ", text)
     return mentions(text, answer_type)

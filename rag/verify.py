@@ -132,11 +132,10 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     goes to the passage that holds the figure, or the sentence is unsupported; likewise an order of
     magnitude ("several hundred billion": `answer_types.magnitudes`) that the passage neither says nor
     holds a figure inside ("260 milliards" bears it out, "plusieurs dizaines de milliards" does not). With
-    `question_names` (not
-    the default: measured, not adopted), so does a passage that lacks a name of the question the sentence
-    states, unless its article's title holds it ("Oracle joue un rôle important dans le projet Stargate [1]"
-    when [1] speaks of Stargate only); not across languages, where an English question's capitalised words
-    are not the French passage's."""
+    `question_names` (not the default: measured, not adopted), so does a passage that lacks a name of the
+    question the sentence states, unless its article's title holds it ("Oracle joue un rôle important dans
+    le projet Stargate [1]" when [1] speaks of Stargate only); not across languages, where an English
+    question's capitalised words are not the French passage's."""
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
     orders = {n: magnitudes(t) for n, t in evidence.items()}
