@@ -1,6 +1,7 @@
 """Questions asked in another language than the articles (English over French): does retrieval find
-the evidence, how much should the lexical side (a French BM25) count, and does the model's French
-translation of the question help it?
+the evidence, how much should the lexical side (a French BM25) count, does the model's French
+translation of the question help it, and do the question's words carried into French by the embedder
+(rag.term_bridge, the default) help it?
 
     python bench/cross_language.py [--split tune|test] [--articles 40] [--questions 200]
 
@@ -8,8 +9,9 @@ Two sets of English questions over French articles:
 - the PIAF questions of one half (`--split`: the articles and questions of `rag eval --squad … --split`),
   translated into English by the default model;
 - the seed gold set's English lines (`eval/gold_fr.jsonl`, `"lang": "en"`) over the project's index.
-Each is searched with smaller lexical weights, and with the model's French translation of the English
-question (alone, in one query with the English, or as a second ranking fused with the first); the
+Each is searched with smaller lexical weights (without the carried words), with the carried words at
+several floors and counts per word (`RetrievalSettings.bridge_*`), and with the model's French
+translation of the English question (alone, in one query with the English, or as a second ranking fused with the first); the
 PIAF questions also as first written, in French (what a perfect translation would give). Translations
 are asked once and kept in `bench/data/` (committed), so every run searches the same queries and anyone
 can read them. A hit is a retrieved chunk that holds the gold evidence.
@@ -35,6 +37,7 @@ from rag.llm import open_llm  # noqa: E402
 from rag.retrieval import Hit, Retriever  # noqa: E402
 
 LEXICAL_WEIGHTS = [1.0, 0.5, 0.25, 0.0]
+BRIDGES = [(0.90, 1), (0.90, 2), (0.92, 1), (0.92, 2), (0.94, 1), (0.94, 2)]  # (floor, words per word)
 DEPTHS = [1, 3, 5, 6, 10]
 DATA = ROOT / "bench" / "data"
 PROMPTS = {("fr", "en"): "Translate this French question into English. Write only the English question.\n\n"
@@ -70,13 +73,20 @@ def hit_row(label: str, variant: str, ranks: list[int | None]) -> dict:
 
 
 def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, int, int]]]], label: str) -> list[dict]:
-    """hit@k of `queries` (text, evidence spans) for each lexical weight."""
+    """hit@k of `queries` (text, evidence spans) for each lexical weight, the words as written; then with
+    the words carried into French (rag.term_bridge) at each of `BRIDGES`."""
     base = retriever.settings
     rows = []
     for weight in LEXICAL_WEIGHTS:
-        retriever.settings = replace(base, lexical_weight=weight)
+        retriever.settings = replace(base, lexical_weight=weight, bridge_floor=None)
         ranks = [first_rank(retriever.search(text, k=max(DEPTHS)), spans) for text, spans in queries]
-        rows.append(hit_row(label, f"lexical weight {weight}", ranks))
+        rows.append(hit_row(label, f"lexical weight {weight}, words as written", ranks))
+    for floor, per_word in BRIDGES:
+        retriever.settings = replace(base, bridge_floor=floor, bridge_per_word=per_word)
+        ranks = [first_rank(retriever.search(text, k=max(DEPTHS)), spans) for text, spans in queries]
+        default = (floor, per_word) == (base.bridge_floor, base.bridge_per_word)
+        rows.append(hit_row(label, f"words carried: floor {floor}, {per_word} per word" + " (default)" * default,
+                            ranks))
     retriever.settings = base
     return rows
 
@@ -96,6 +106,8 @@ def translation_rows(retriever: Retriever, items: list[tuple[str, str, list[tupl
     """The English question with the model's French translation of it (the English alone is `weight_rows`'
     lexical weight 1.0): (english, french, spans) per question;
     `original` the question as first written in French, when there is one (an upper bound)."""
+    base = retriever.settings
+    retriever.settings = replace(base, bridge_floor=None)  # the words as written, translated or not
     search = lambda text, spans: first_rank(retriever.search(text, k=max(DEPTHS)), spans)  # noqa: E731
     rows = [hit_row(label, "the model's French translation alone", [search(f, s) for _, f, s in items]),
             hit_row(label, "English and its translation, one query", [search(f"{e} {f}", s) for e, f, s in items]),
@@ -104,6 +116,7 @@ def translation_rows(retriever: Retriever, items: list[tuple[str, str, list[tupl
     if original is not None:
         rows.append(hit_row(label, "the original French question",
                             [search(o, s) for o, (_, _, s) in zip(original, items)]))
+    retriever.settings = base
     return rows
 
 

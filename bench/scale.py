@@ -40,6 +40,7 @@ from rag.build import _commit  # noqa: E402
 from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.squad import load_squad, sample  # noqa: E402
+from rag.term_bridge import TermBridge  # noqa: E402
 from rag.vectors import VectorIndex, ivf_cells, ivf_probes  # noqa: E402
 
 PROBE_SWEEP = (16, 32, 79, 158)
@@ -182,7 +183,8 @@ def main() -> None:
         manifest = {"format_version": FORMAT_VERSION, "embedder": {"id": embedder.id, "dim": embedder.dim},
                     "chunker": {"max_chars": 600, "overlap_chars": 150}, "sources": sources}
         t = time.perf_counter()
-        _commit(work, manifest, chunks, vectors, source_texts, chunk_sentences)
+        no_words = TermBridge("fr", [], np.zeros((0, embedder.dim), np.float16))  # retrieval of French questions only
+        _commit(work, manifest, chunks, vectors, source_texts, chunk_sentences, no_words)
         build_s = time.perf_counter() - t
         disk_mb = sum(f.stat().st_size for f in work.rglob("*") if f.is_file()) / 2**20
         del chunks, source_texts, chunk_sentences

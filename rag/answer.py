@@ -268,13 +268,16 @@ class Assistant:
         language = detect_language(question)
         query = retrieval_query(question, history)
         query_vector = retriever.embedder.embed_query(query)
-        hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where)
+        # the question's words for BM25 and passage choice, carried into the articles' language when in another
+        terms = retriever.lexical_query(query)
+        hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where,
+                                lexical_text=terms)
         clock.lap("retrieval_ms")
         evidence = self.settings.evidence
         if evidence.strong_score is not None and disagreement.compares(question):
             # a figure or a date: every source stays in view, to compare
             evidence = replace(evidence, strong_score=None)
-        passages = select_passages(query, hits, evidence, index, query_vector)
+        passages = select_passages(terms, hits, evidence, index, query_vector)
         clock.lap("passages_ms")
         gate = self.settings.gate
         across = bool(hits) and detect_language(hits[0].chunk.text) != language
@@ -287,9 +290,9 @@ class Assistant:
 
         def wider() -> list[Passage]:
             r = self.settings.retry
-            more = retriever.search(query, k=r.wide_k, query_vector=query_vector, where=where)
+            more = retriever.search(query, k=r.wide_k, query_vector=query_vector, where=where, lexical_text=terms)
             self._remember(more[len(hits):], index)
-            return select_passages(query, more, r.wide_reading(self.settings.evidence), index, query_vector)
+            return select_passages(terms, more, r.wide_reading(self.settings.evidence), index, query_vector)
 
         first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)
         attempts = [first]

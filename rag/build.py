@@ -33,6 +33,7 @@ from rag.index import FORMAT_VERSION, Chunk, Index, SentenceVectors, SourceInfo,
     file_sizes
 from rag.lexical import LexicalIndex
 from rag.sources import Skipped, Source, load_sources
+from rag.term_bridge import TermBridge
 from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -245,6 +246,7 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
         summary.chunks_total = len(chunks)
 
         texts = {s.id: s.text for s in sources}
+        terms = TermBridge.build(texts.values(), embedder, previous.terms if previous else None)
         manifest = {
             "format_version": FORMAT_VERSION,
             "rag_version": __version__,
@@ -254,14 +256,14 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
             "sources": {sid: asdict(info) for sid, info in infos.items()},
         }
         _commit(index_dir, manifest, chunks, vectors, texts, SentenceVectors.assemble(sentence_vectors, embedder.dim),
-                engine, rebuild, progress)
+                terms, engine, rebuild, progress)
     summary.seconds = time.perf_counter() - started
     logger.info("index: %s", summary.line())
     return summary
 
 
 def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
-            texts: dict[str, str], sentences: SentenceVectors, engine: IndexSettings | None = None,
+            texts: dict[str, str], sentences: SentenceVectors, terms: TermBridge, engine: IndexSettings | None = None,
             rebuild: bool = False, progress: Progress | None = None) -> None:
     """Write a complete build next to the current one, then swap `current` to it atomically. With
     Milvus, the collection is brought in line first (see rag.engines.milvus for what a kill leaves)."""
@@ -290,6 +292,7 @@ def _commit(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.nd
         VectorIndex.build(vectors).save(partial / "dense.faiss")
     (partial / "lexical").mkdir()
     LexicalIndex.build([c.text for c in chunks], stats_only=milvus).save(partial / "lexical")
+    terms.save(partial)
     manifest = {**manifest, "files": file_sizes(partial)}
     _write(partial / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     for f in [*partial.iterdir(), *(partial / "lexical").iterdir()]:

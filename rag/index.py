@@ -11,6 +11,8 @@ Layout under the index folder::
     builds/<build id>/sentence_rows.npy  chunk i's sentences are rows [rows[i], rows[i + 1])
     builds/<build id>/lexical/       bm25s index over the chunk texts (FAISS engine; with Milvus, only
                                      the document frequencies the verifier reads)
+    builds/<build id>/terms.json     the collection's words and language, and
+    builds/<build id>/terms.npy      their float16 embeddings (rag.term_bridge)
 
 The manifest's `engine` says where the chunks are searched: {"backend": "faiss"} (the files above) or
 {"backend": "milvus", "uri": …, "collection": …} (rag.engines.milvus).
@@ -37,14 +39,16 @@ from rag.engines.faiss import FaissEngine
 from rag.errors import IndexDamaged, IndexMismatch, IndexMissing, IndexProblem
 from rag.lexical import LexicalIndex
 from rag.metadata import ArticleMeta
+from rag.term_bridge import WORDS_FILE, TermBridge
 from rag.vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
 # 3: sentence vectors stored with the chunks; 4: sentences no longer end inside "[…]" or after "[réf."
 # (rag.chunking), so a format-3 index's sentence vectors may not line up: it is rebuilt; 5: a closing quote
-# standing alone after a space ("… adieu ! »") belongs to the sentence before it
-FORMAT_VERSION = 5
+# standing alone after a space ("… adieu ! »") belongs to the sentence before it; 6: the collection's words
+# and their embeddings (rag.term_bridge)
+FORMAT_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class Index:
 
     def __init__(self, folder: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray,
                  engine: SearchEngine | None, lexical: LexicalIndex, texts: dict[str, str],
-                 sentences: "SentenceVectors") -> None:
+                 sentences: "SentenceVectors", terms: TermBridge | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
@@ -91,6 +95,7 @@ class Index:
         self.sentences = sentences
         self.engine = engine  # None when loaded without it (by a build)
         self.lexical = lexical  # document frequencies (and, with FAISS, the BM25 index itself)
+        self.terms = terms  # the collection's words, for questions in another language
         self.sources = {sid: SourceInfo(**info) for sid, info in manifest["sources"].items()}
         self._texts = texts
 
@@ -148,7 +153,8 @@ class Index:
         vectors = _read(folder, "vectors.npy", np.load)
         lexical = _read(folder, "lexical", LexicalIndex.load)
         sentences = _read(folder, "sentences.npy", lambda p: SentenceVectors.load(p.parent))
-        index = cls(folder, manifest, chunks, vectors, None, lexical, texts, sentences)
+        terms = _read(folder, WORDS_FILE, lambda p: TermBridge.load(p.parent))
+        index = cls(folder, manifest, chunks, vectors, None, lexical, texts, sentences, terms)
         if open_engine and backend == "milvus":
             from rag.engines.milvus import MilvusEngine
 

@@ -1,10 +1,12 @@
 """Retrieval: the question's embedding and text go to the index's search engine (rag.engines), whose
 rows come back as `Hit`s with their chunk and source. How the rankings are fused is the engine's
-(see rag.engines.faiss for the default).
+(see rag.engines.faiss for the default). A question in another language than the articles reaches the
+lexical side with its words carried into theirs (`lexical_query`, rag.term_bridge).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +16,8 @@ from rag.embedders import Embedder, get_embedder
 from rag.engines.base import Allowed, Mode
 from rag.filters import SourceFilter
 from rag.index import Chunk, Index, SourceInfo
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,10 @@ class Retriever:
         return cls(index, embedder, settings.retrieval)
 
     def search(self, query: str, k: int | None = None, mode: Mode = "hybrid",
-               query_vector: np.ndarray | None = None, where: SourceFilter | None = None) -> list[Hit]:
-        """The `k` best chunks for `query` (whose embedding may be passed in when already known), from
-        the sources `where` keeps when given."""
+               query_vector: np.ndarray | None = None, where: SourceFilter | None = None,
+               lexical_text: str | None = None) -> list[Hit]:
+        """The `k` best chunks for `query` (whose embedding, and `lexical_query`, may be passed in when
+        already known), from the sources `where` keeps when given."""
         k = k or self.settings.k
         if self.index.count() == 0 or not query.strip():
             return []
@@ -56,13 +61,25 @@ class Retriever:
                 return []
         if query_vector is None:
             query_vector = self.embedder.embed_query(query)
+        text = lexical_text if lexical_text is not None else self.lexical_query(query) if mode != "dense" else query
         hits = []
         engine = self.index.engine
-        for rank, found in enumerate(engine.search(query, query_vector, k, self.settings, mode, allowed), 1):
+        for rank, found in enumerate(engine.search(text, query_vector, k, self.settings, mode, allowed), 1):
             chunk = self.index.chunks[found.row]
             hits.append(Hit(rank, found.score, chunk, self.index.sources[chunk.source_id], found.dense_score,
                             found.lexical_score, found.row))
         return hits
+
+    def lexical_query(self, query: str) -> str:
+        """`query` for the lexical side: with its words carried into the articles' language when it is
+        written in another (`TermBridge.carry`; `settings.bridge_per_word` 0 or `bridge_floor` None: as it is)."""
+        s, terms = self.settings, self.index.terms
+        if s.bridge_floor is None or not s.bridge_per_word or terms is None:
+            return query
+        carried = terms.carry(query, self.embedder, s.bridge_floor, s.bridge_per_word, s.bridge_margin)
+        if carried:
+            logger.info("words carried into %s: %s", terms.language, ", ".join(carried))
+        return f"{query} {' '.join(carried)}" if carried else query
 
 
 def found_relevant(hits: list[Hit], min_dense: float, min_lexical: float) -> bool:

@@ -58,6 +58,15 @@ def test_default_embedder_finds_the_investor(assistant):
     assert "Stargate" in top.chunk.text and top.source.path.startswith("000_")
 
 
+def test_an_english_question_reaches_the_french_evidence_through_its_carried_words(assistant):
+    retriever = assistant.retriever
+    assert retriever.index.terms is not None and retriever.index.terms.language == "fr"
+    question = "What is OpenAI's valuation?"
+    assert "valorisation" in retriever.lexical_query(question).split()
+    assert any("260 milliards" in h.chunk.text for h in retriever.search(question, k=3))
+    assert retriever.lexical_query("Quelle est la valorisation d'OpenAI ?") == "Quelle est la valorisation d'OpenAI ?"
+
+
 def test_sentence_transformers_backend_works_offline_with_the_bundled_minilm(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     embedder = get_embedder("minilm")

@@ -81,6 +81,10 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> np.ndarray:
         return normalise(self._encode([text], is_query=True))[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """`embed_query` of several texts at once (single words, for `rag.term_bridge`)."""
+        return normalise(self._encode(list(texts), is_query=True)) if texts else np.zeros((0, self.dim), np.float32)
+
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""

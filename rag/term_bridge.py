@@ -1,0 +1,116 @@
+"""A question's words carried into the articles' language by the embedder, for the lexical side of
+retrieval.
+
+A French BM25 matches an English question only on the names and figures both languages share. The
+embedder is multilingual, so the collection's words are embedded once, a word at a time, when `rag
+index` builds (`TermBridge.build`; words already embedded by the previous build are reused). A question
+written in another language than the collection's has each of its content words carried to the
+collection's nearest words ("valuation" → "valeur", "valorisation"; "invest" → "investi",
+"investissement"), those whose cosine reaches `floor` and comes within `margin` of the best, at most
+`per_word` of them (`carry`). `Retriever.lexical_query` adds them to the question for BM25 and for the
+question-term coverage of passage choice; the dense side reads the question as written. The numbers
+are `RetrievalSettings.bridge_*`, calibrated on the English lines of the gold set and the PIAF tune half
+put into English (`python bench/cross_language.py`). A question in the collection's own language is
+left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.embedders.base import Embedder
+from rag.language import ENGLISH_MARKERS, detect_language
+
+logger = logging.getLogger(__name__)
+
+WORDS_FILE = "terms.json"
+VECTORS_FILE = "terms.npy"
+_WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, three or more: no figures, no "l'", no "IA"
+EMBED_BATCH = 256
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """Words that carry nothing to the other language ("does" is nearest to "voilà"): French and English
+    stop words, and the function words language detection reads."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from rag.lexical import stop_words
+
+    return frozenset(STOPWORDS_EN) | ENGLISH_MARKERS | stop_words() | frozenset(
+        "does did has have had can could would should will also".split())
+
+
+def words_of(text: str) -> list[str]:
+    """The content words of `text`, lower-cased, in order of first appearance; capitalised words (names,
+    which both languages share and BM25 already matches) left out."""
+    skip = _function_words()
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text) if not w[0].isupper()
+                              and w.lower() not in skip))
+
+
+@dataclass
+class TermBridge:
+    """The collection's words (`words`, row i of `vectors`: its unit embedding) and its language."""
+
+    language: str
+    words: list[str]
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, texts: Iterable[str], embedder: Embedder, previous: "TermBridge | None" = None) -> "TermBridge":
+        """The words of `texts` (the collection's sources), embedded; those of `previous` are not embedded
+        again. The collection's language is the one most of its texts are written in."""
+        texts = list(texts)
+        languages = Counter(detect_language(t[:2000]) for t in texts)
+        language = languages.most_common(1)[0][0] if languages else "fr"
+        words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - _function_words())
+        known = dict(zip(previous.words, previous.vectors)) if previous is not None else {}
+        vectors = np.zeros((len(words), embedder.dim), np.float16)
+        todo = [i for i, w in enumerate(words) if w not in known]
+        for i, w in enumerate(words):
+            if w in known:
+                vectors[i] = known[w]
+        for b in range(0, len(todo), EMBED_BATCH):
+            batch = todo[b:b + EMBED_BATCH]
+            vectors[batch] = embedder.embed_queries([words[i] for i in batch])
+        logger.info("term bridge: %d words (%d embedded), collection in %s", len(words), len(todo), language)
+        return cls(language, words, vectors)
+
+    def save(self, folder: Path) -> None:
+        (folder / WORDS_FILE).write_text(json.dumps({"language": self.language, "words": self.words},
+                                                    ensure_ascii=False), "utf-8")
+        with open(folder / VECTORS_FILE, "wb") as fh:
+            np.save(fh, self.vectors)
+
+    @classmethod
+    def load(cls, folder: Path) -> "TermBridge":
+        data = json.loads((folder / WORDS_FILE).read_text("utf-8"))
+        return cls(data["language"], data["words"], np.load(folder / VECTORS_FILE))
+
+    def carry(self, question: str, embedder: Embedder, floor: float, per_word: int = 2,
+              margin: float = 0.02) -> list[str]:
+        """The collection's words nearest to the content words of `question`, when it is written in
+        another language than the collection: for each word, up to `per_word` of them whose cosine
+        reaches `floor` and is within `margin` of the best. Nothing for a question in the collection's
+        language."""
+        if not self.words or detect_language(question) == self.language:
+            return []
+        asked = words_of(question)
+        if not asked:
+            return []
+        cosines = embedder.embed_queries(asked) @ self.vectors.astype(np.float32).T
+        carried: list[str] = []
+        for row in cosines:
+            best = np.argsort(-row)[:per_word]
+            carried += [self.words[i] for i in best if row[i] >= floor and row[i] >= row[best[0]] - margin]
+        return list(dict.fromkeys(carried))
