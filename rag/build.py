@@ -246,7 +246,7 @@ def build_index(sources_dir: Path, index_dir: Path, embedder: Embedder, chunk_se
         summary.chunks_total = len(chunks)
 
         texts = {s.id: s.text for s in sources}
-        terms = TermBridge.build(texts.values(), embedder, previous.terms if previous else None)
+        terms = TermBridge.build(texts.values(), embedder, previous.terms if previous else None, progress)
         manifest = {
             "format_version": FORMAT_VERSION,
             "rag_version": __version__,

@@ -68,6 +68,7 @@ _FRENCH: list[tuple[str, str]] = [
      r"Milvus (\g<u>) ne s'ouvre pas : est-il démarré, ou le fichier est-il ouvert par un autre processus ?"),
     (r"embedding", "calcul des vecteurs des passages"),
     (r"embedding sentences", "calcul des vecteurs des phrases"),
+    (r"embedding words", "calcul des vecteurs des mots"),
     (r"a conversation needs a title", "une conversation doit avoir un nom"),
     (r"no conversation (?P<c>.*)", r"conversation \g<c> introuvable"),
     (r"no answer (?P<c>.*)", r"réponse \g<c> introuvable"),

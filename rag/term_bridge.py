@@ -20,9 +20,9 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,8 @@ class TermBridge:
     vectors: np.ndarray
 
     @classmethod
-    def build(cls, texts: Iterable[str], embedder: Embedder, previous: "TermBridge | None" = None) -> "TermBridge":
+    def build(cls, texts: Iterable[str], embedder: Embedder, previous: "TermBridge | None" = None,
+              progress: Callable[[int, int, str], None] | None = None) -> "TermBridge":
         """The words of `texts` (the collection's sources), embedded; those of `previous` are not embedded
         again. The collection's language is the one most of its texts are written in."""
         texts = list(texts)
@@ -83,6 +84,8 @@ class TermBridge:
         for b in range(0, len(todo), EMBED_BATCH):
             batch = todo[b:b + EMBED_BATCH]
             vectors[batch] = embedder.embed_queries([words[i] for i in batch])
+            if progress:
+                progress(min(b + EMBED_BATCH, len(todo)), len(todo), "embedding words")
         logger.info("term bridge: %d words (%d embedded), collection in %s", len(words), len(todo), language)
         return cls(language, words, vectors)
 
@@ -97,6 +100,11 @@ class TermBridge:
         data = json.loads((folder / WORDS_FILE).read_text("utf-8"))
         return cls(data["language"], data["words"], np.load(folder / VECTORS_FILE))
 
+    @cached_property
+    def _matrix(self) -> np.ndarray:
+        """`vectors` in float32, converted once (numpy multiplies float16 slowly)."""
+        return self.vectors.astype(np.float32)
+
     def carry(self, question: str, embedder: Embedder, floor: float, per_word: int = 2,
               margin: float = 0.02) -> list[str]:
         """The collection's words nearest to the content words of `question`, when it is written in
@@ -108,7 +116,7 @@ class TermBridge:
         asked = words_of(question)
         if not asked:
             return []
-        cosines = embedder.embed_queries(asked) @ self.vectors.astype(np.float32).T
+        cosines = embedder.embed_queries(asked) @ self._matrix.T
         carried: list[str] = []
         for row in cosines:
             best = np.argsort(-row)[:per_word]

@@ -12,6 +12,7 @@ from fakes import FakeEmbedder
 
 from rag.build import build_index
 from rag.index import Index
+from rag.messages import say
 from rag.retrieval import Retriever
 from rag.term_bridge import TermBridge, words_of
 
@@ -62,8 +63,11 @@ def test_words_embedded_by_the_previous_build_are_not_embedded_again():
     embedder = GlossEmbedder()
     first = TermBridge.build(FRENCH[:1], embedder)
     embedder.queries.clear()
-    second = TermBridge.build(FRENCH, embedder, previous=first)
+    steps: list[tuple[int, int, str]] = []
+    second = TermBridge.build(FRENCH, embedder, previous=first, progress=lambda *step: steps.append(step))
     assert set(embedder.queries) == set(second.words) - set(first.words) and "investi" in embedder.queries
+    new = len(embedder.queries)
+    assert steps == [(new, new, "embedding words")] and say("embedding words", "fr") == "calcul des vecteurs des mots"
     kept = second.words.index("valorisation")
     assert np.array_equal(second.vectors[kept], first.vectors[first.words.index("valorisation")])
 
