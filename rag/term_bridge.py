@@ -46,8 +46,7 @@ def _function_words() -> frozenset[str]:
 
     from rag.lexical import stop_words
 
-    return frozenset(STOPWORDS_EN) | ENGLISH_MARKERS | stop_words() | frozenset(
-        "does did has have had can could would should will also".split())
+    return frozenset(STOPWORDS_EN) | ENGLISH_MARKERS | stop_words() | frozenset("can could would should also".split())
 
 
 def words_of(text: str) -> list[str]:
