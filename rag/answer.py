@@ -30,7 +30,7 @@ from rag.citations import CITATION, Sentence
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import QuestionError
-from rag import disagreement
+from rag import disagreement, source_questions
 from rag.evidence import Passage, select_passages
 from rag.filters import SourceFilter
 from rag.metadata import ArticleMeta
@@ -286,6 +286,9 @@ class Assistant:
             clock.mark("total_ms")
             return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [], index)
 
+        asked = source_questions.asked_field(question)
+        if asked is not None:  # who signs the article, its date, its outlet: its metadata says
+            return (yield from self._from_metadata(question, language, asked, hits, index, clock, terms, history))
         self._remember(hits, index)
 
         def wider() -> list[Passage]:
@@ -312,6 +315,30 @@ class Assistant:
         result = self._answer(question, language, verdict, clock, attempts, index)
         result.prompt_tokens, result.cached_tokens = first.prompt_tokens, first.stats.cached_tokens
         return result
+
+    def _from_metadata(self, question: str, language: str, asked: source_questions.Field, hits: list[Hit],
+                       index: Index, clock: _Clock, description: str,
+                       history: History) -> Generator[str, None, Answer]:
+        """The article's author, date or outlet, cited to the line that gives it (or its headline, whose
+        card shows it); the abstention, with that card, when the article does not give it or no article
+        fits the question's `description` of it. "Qui a écrit cet article ?" after an exchange means the
+        article the previous answer came from."""
+        if history and not source_questions.describing_words(description):
+            description = CITATION.sub("", history[-1][1])
+            hits = self.retriever.search(description, k=self.settings.retrieval.k)
+        found = source_questions.answer_from_metadata(asked, question, hits, index, language, description)
+        clock.lap("passages_ms")
+        if found is None or found.value is None:
+            clock.mark("total_ms")
+            passages = [found.passage] if found else []
+            return self._answer(question, language, Verdict(Reason.NOT_IN_METADATA, "", passages), clock, [], index)
+        sentence = Sentence(found.text, [1], 1.0, True, [1])
+        verdict = Verdict(Reason.ANSWERED, found.text, [found.passage], question, [sentence])
+        clock.mark("first_token_ms")
+        yield verdict.text
+        clock.mark("total_ms")
+        return Answer(question, verdict.text, language, False, verdict.sentences, verdict.passages,
+                      raw_text=found.text, timings=clock.timings)
 
     def _remember(self, hits: list[Hit], index: Index) -> None:
         """The support check reuses the index's sentence vectors instead of embedding the passages."""

@@ -39,7 +39,7 @@ EMBED_BATCH = 256
 
 
 @lru_cache(maxsize=1)
-def _function_words() -> frozenset[str]:
+def function_words() -> frozenset[str]:
     """Words that carry nothing to the other language ("does" is nearest to "voilà"): French and English
     stop words, and the function words language detection reads."""
     from bm25s.stopwords import STOPWORDS_EN
@@ -53,7 +53,7 @@ def words_of(text: str) -> list[str]:
     """The content words of `text`, lower-cased, in order of first appearance; capitalised words (names,
     which both languages share and BM25 already matches) left out. A known limit, left as measured: a
     capitalised first word is left out too ("Valuation of OpenAI?" carries nothing)."""
-    skip = _function_words()
+    skip = function_words()
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(text) if not w[0].isupper()
                               and w.lower() not in skip))
 
@@ -74,7 +74,7 @@ class TermBridge:
         texts = list(texts)
         languages = Counter(detect_language(t[:2000]) for t in texts)
         language = languages.most_common(1)[0][0] if languages else "fr"
-        words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - _function_words())
+        words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - function_words())
         known = dict(zip(previous.words, previous.vectors)) if previous is not None else {}
         vectors = np.zeros((len(words), embedder.dim), np.float16)
         todo = [i for i, w in enumerate(words) if w not in known]

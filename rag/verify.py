@@ -58,6 +58,7 @@ class Reason(str, Enum):
     NOT_AN_ANSWER = "not_an_answer"
     WRONG_TYPE = "wrong_type"
     MIXED_PASSAGES = "mixed_passages"
+    NOT_IN_METADATA = "not_in_metadata"
 
     @property
     def abstains(self) -> bool:
@@ -79,6 +80,8 @@ _EXPLANATIONS = {
     Reason.WRONG_TYPE: "the question asks for a date, an amount, a percentage or a place and the answer gives none "
                        "from its passages",
     Reason.MIXED_PASSAGES: "the answer mixes passages up: it cites one and takes its words or its fact from another",
+    Reason.NOT_IN_METADATA: "the question asks for the article's author, date or outlet and the article does not give "
+                            "it",
 }
 
 
