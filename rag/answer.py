@@ -288,7 +288,8 @@ class Assistant:
 
         asked = source_questions.asked_field(question)
         if asked is not None:  # who signs the article, its date, its outlet: its metadata says
-            return (yield from self._from_metadata(question, language, asked, hits, index, clock, terms, history))
+            return (yield from self._from_metadata(question, language, asked, hits, index, clock, terms, history,
+                                                   where))
         self._remember(hits, index)
 
         def wider() -> list[Passage]:
@@ -318,15 +319,15 @@ class Assistant:
 
     def _from_metadata(self, question: str, language: str, asked: source_questions.Field, hits: list[Hit],
                        index: Index, clock: _Clock, description: str,
-                       history: History) -> Generator[str, None, Answer]:
+                       history: History, where: SourceFilter | None) -> Generator[str, None, Answer]:
         """The article's author, date or outlet, cited to the line that gives it (or its headline, whose
         card shows it); the abstention, with that card, when the article does not give it or no article
         fits the question's `description` of it. "Qui a écrit cet article ?" after an exchange means the
         article the previous answer came from."""
         if history and not source_questions.describing_words(description):
             description = CITATION.sub("", history[-1][1])
-            hits = self.retriever.search(description, k=self.settings.retrieval.k)
-        found = source_questions.answer_from_metadata(asked, question, hits, index, language, description)
+            hits = self.retriever.search(description, k=self.settings.retrieval.k, where=where)
+        found = source_questions.answer_from_metadata(asked, question, hits, index, language, description, where)
         clock.lap("passages_ms")
         if found is None or found.value is None:
             clock.mark("total_ms")

@@ -31,6 +31,7 @@ from rag.term_bridge import function_words
 from rag.metadata import ArticleMeta, format_day
 
 if TYPE_CHECKING:
+    from rag.filters import SourceFilter
     from rag.index import Index
     from rag.retrieval import Hit
 
@@ -54,6 +55,7 @@ _REFERENCE = re.compile(r"\b(?:selon|d'après|dans|according to|in)\s+(?:l'|le |
                         r"(?:article|billet|post|story|piece)s?\b")
 _REPORTING = {"dit", "disent", "affirme", "indique", "explique", "mentionne", "rapporte", "évoque", "cite", "précise",
               "say", "says", "said", "mention", "mentions", "state", "states", "report", "reports", "claim", "claims"}
+_RELATIVE = {"qui", "que", "dont", "où", "that", "which", "saying"}
 _NOT_THE_ARTICLE = {"premier", "premiers"}  # "article premier" (of a law or a treaty), like "article 5"
 # (words that ask for the field, words next to the article that name it)
 _ASKS: dict[Field, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -80,6 +82,17 @@ def _plain(question: str) -> str:
     return " ".join(question.lower().replace("’", "'").split())
 
 
+def _reports(after_article: list[str]) -> bool:
+    """Is the article what says the asked fact ("l'article dit-il que…", "does the article say")? Not when
+    a relative clause describes the article ("l'article qui dit que…", "the article that says…")."""
+    for word in after_article:
+        if word in _RELATIVE:
+            return False
+        if word.split("-")[0] in _REPORTING:
+            return True
+    return False
+
+
 def asked_field(question: str) -> Field | None:
     """The article's field the question asks for, or None when it asks about something else: the article
     must be what the field's word is about (next to it, or the question's subject), not where an answer
@@ -88,7 +101,7 @@ def asked_field(question: str) -> Field | None:
     words = re.findall(r"[\w-]+", q)
     articles = [i for i, w in enumerate(words) if w in _ARTICLE_WORDS
                 and not (i + 1 < len(words) and (words[i + 1] in _NOT_THE_ARTICLE or words[i + 1][0].isdigit()))]
-    if not articles or any(w.split("-")[0] in _REPORTING for w in words[articles[0] + 1:articles[0] + 4]):
+    if not articles or _reports(words[articles[0] + 1:articles[0] + 4]):
         return None
     for field, (asks, names) in _ASKS.items():
         if not asks.search(q):
@@ -149,18 +162,20 @@ def described_share(description: str, text: str, asked: int | None = None) -> fl
     return min(1.0, sum(t in held for t in wanted) / (asked or len(wanted)))
 
 
-def designated_source(question: str, description: str, hits: list["Hit"], index: "Index") -> str | None:
+def designated_source(question: str, description: str, hits: list["Hit"], index: "Index",
+                      where: "SourceFilter | None" = None) -> str | None:
     """The source the question means: the only one whose outlet or author it names; else the only source
     there is; else, among the sources of the best retrieved chunks (the first `SOURCES_LOOKED_AT`), the one
     whose text holds the largest share of the words `description` describes it with, at least
     `DESCRIBED_SHARE` (an English question's words are carried into the articles' language). None when no
-    article fits."""
-    named = [sid for sid, info in index.sources.items() if _named(question, info.outlet) or _named(question, info.author)]
+    article fits. Only the sources `where` keeps, as for any answer."""
+    sources = {sid: info for sid, info in index.sources.items() if info.chunks and (where is None or where.allows(info))}
+    named = [sid for sid, info in sources.items() if _named(question, info.outlet) or _named(question, info.author)]
     if len(named) == 1:
         return named[0]
-    if len(index.sources) == 1:
-        return next(iter(index.sources))
-    candidates = list(dict.fromkeys(hit.chunk.source_id for hit in hits))[:SOURCES_LOOKED_AT]
+    if len(sources) == 1:
+        return next(iter(sources))
+    candidates = [sid for sid in dict.fromkeys(hit.chunk.source_id for hit in hits) if sid in sources][:SOURCES_LOOKED_AT]
     asked = len(describing_words(question)) if description.startswith(question) else None
     shares = {sid: described_share(description, index.source_text(sid), asked) for sid in candidates}
     best = max(candidates, key=lambda sid: shares[sid], default=None)  # the first of equals: the better ranked
@@ -227,11 +242,11 @@ class SourceAnswer:
 
 
 def answer_from_metadata(field: Field, question: str, hits: list["Hit"], index: "Index", language: str,
-                         description: str | None = None) -> SourceAnswer | None:
+                         description: str | None = None, where: "SourceFilter | None" = None) -> SourceAnswer | None:
     """The field of the article the question designates, with the passage to cite; None when no article
     fits (`designated_source`). `description` is what describes the article (the question by default; an
     English question's words carried into the articles' language, or a follow-up's previous exchange)."""
-    source_id = designated_source(question, description or question, hits, index)
+    source_id = designated_source(question, description or question, hits, index, where)
     if source_id is None:
         return None
     info = index.sources[source_id]

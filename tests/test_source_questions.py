@@ -7,6 +7,7 @@ from fakes import FakeEmbedder, FakeLLM
 from rag.answer import Assistant
 from rag.build import build_index
 from rag.config import ChunkSettings
+from rag.filters import SourceFilter
 from rag.language import ABSTAIN
 from rag.metadata import Edits
 from rag.retrieval import Retriever
@@ -28,6 +29,8 @@ from rag.verify import Reason
     ("Quel média a publié l'article sur le MOU ?", Field.OUTLET),
     ("Dans quel journal l'article est-il paru ?", Field.OUTLET),
     ("Which outlet published the article?", Field.OUTLET),
+    ("Qui est l'auteur de l'article qui dit que la relation est en danger ?", Field.AUTHOR),
+    ("Who wrote the article that says the deal is at risk?", Field.AUTHOR),
     ("Comment s'intitule l'article sur le MOU ?", Field.TITLE),
     ("What is the headline of the Bloomberg article?", Field.TITLE),
     ("Quel est le lien de l'article de Bloomberg ?", Field.URL),
@@ -147,3 +150,10 @@ def test_an_articles_title_and_link_are_its_headline_and_url(desk):
     # an article that opens with its lede has no headline to give
     assert a.answer("Quel est le titre de l'article sur le protocole d'entente ?").reason is Reason.NOT_IN_METADATA
     assert a.llm.prompts == []
+
+
+def test_a_source_filter_keeps_the_other_articles_out(desk):
+    a = desk()
+    only_bloomberg = SourceFilter.parse(sources=["Bloomberg"])
+    result = a.answer("Qui a écrit l'article signé Hugo. T ?", where=only_bloomberg)
+    assert result.abstained and "Hugo" not in result.text
