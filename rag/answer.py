@@ -35,8 +35,8 @@ from rag.evidence import Passage, select_passages
 from rag.filters import SourceFilter
 from rag.metadata import ArticleMeta
 from rag.index import Index
-from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, is_abstention, \
-    is_other_language, without_corpus_reference
+from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, english_figures, \
+    is_abstention, is_other_language, without_corpus_reference
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, build_messages, fit_prompt
@@ -387,6 +387,9 @@ class Assistant:
                 said = found.sentence(language)
                 text, sentences = f"{text} {said}", [*sentences, Sentence(said, found.numbers(), 1.0, True,
                                                                           found.numbers())]
+        if language == "en" and not verdict.abstains and detect_language(text) == "en":
+            # "13 milliards of dollars", copied from a French passage, reads "13 billion dollars"
+            text, sentences = english_figures(text), [replace(s, text=english_figures(s.text)) for s in sentences]
         return Answer(question, ABSTAIN[language] if verdict.abstains else text, language, verdict.abstains,
                       sentences, verdict.passages, raw_text=verdict.raw,
                       invalid_citations=verdict.invalid_citations, unsupported=verdict.unsupported,

@@ -114,3 +114,32 @@ def says_not_in_sources(sentence: str) -> bool:
     It is the model's own way of not knowing, not a fact of the articles: it is no answer and cannot be
     cited."""
     return bool(_NOT_IN_SOURCES.search(sentence.replace("’", "'")))
+
+
+
+# French magnitudes an English answer copies from its French passage ("13 milliards of dollars"): the
+# words, not the figures, are translated; a decimal comma before them is a point in English (1,5 → 1.5)
+_OF = r"(?:\s+(?:de|of)\s+|\s+d['’]\s*)"
+_FRENCH_MAGNITUDE = re.compile(rf"(?P<n>\d+(?:,\d{{1,2}})?)\s*(?P<word>milliards?|millions?)\b(?P<of>{_OF})?",
+                               re.IGNORECASE)
+_FRENCH_ROUGH = {"plusieurs dizaines de milliards": "several tens of billions",
+                 "dizaines de milliards": "tens of billions",
+                 "plusieurs centaines de milliards": "several hundred billion",
+                 "centaines de milliards": "hundreds of billions",
+                 "plusieurs milliards": "several billion"}
+_ROUGH = re.compile(r"\b(?P<words>" + "|".join(sorted(_FRENCH_ROUGH, key=len, reverse=True)) + rf")\b(?P<of>{_OF})?",
+                    re.IGNORECASE)
+
+
+def english_figures(text: str) -> str:
+    """`text` (an English answer) with French magnitude words in English: "13 milliards of dollars" →
+    "13 billion dollars", "1,5 milliard" → "1.5 billion", "50 millions d'euros" → "50 million euros",
+    "plusieurs dizaines de milliards de dollars" → "several tens of billions of dollars"."""
+    def figure(m: re.Match[str]) -> str:
+        word = "billion" if m["word"].lower().startswith("milliard") else "million"
+        return f"{m['n'].replace(',', '.')} {word}" + (" " if m["of"] else "")
+
+    def rough(m: re.Match[str]) -> str:
+        return _FRENCH_ROUGH[" ".join(m["words"].lower().split())] + (" of " if m["of"] else "")
+
+    return _ROUGH.sub(rough, _FRENCH_MAGNITUDE.sub(figure, text))

@@ -9,7 +9,7 @@ from rag.config import ChunkSettings, EvidenceSettings, VerifySettings
 from rag.errors import PromptTooLong, QuestionError
 from rag.evidence import Passage, best_score, candidate_windows, select_passages
 from rag.build import build_index
-from rag.language import ABSTAIN, detect_language
+from rag.language import ABSTAIN, detect_language, english_figures
 from rag.library import Workspace
 from rag.prompting import SYSTEM_PROMPT, fit_prompt
 from rag.retrieval import Retriever
@@ -783,3 +783,27 @@ def test_the_model_saying_the_passages_lack_the_answer_is_not_knowing(assistant_
     mixed = assistant_with("Microsoft a injecté 1 milliard de dollars en 2019 [1]. Les passages ne précisent pas "
                            "le montant des années suivantes.").answer("Combien Microsoft a-t-il injecté en 2019 ?")
     assert not mixed.abstained and "1 milliard" in mixed.text and "précisent" not in mixed.text
+
+
+@pytest.mark.parametrize("written, read", [
+    ("13 milliards of dollars", "13 billion dollars"),
+    ("will exceed 100 milliards de dollars", "will exceed 100 billion dollars"),
+    ("1,5 milliard", "1.5 billion"),
+    ("50 millions d'euros", "50 million euros"),
+    ("valued at plusieurs dizaines de milliards of dollars", "valued at several tens of billions of dollars"),
+    ("1,500 millions", "1,500 million"),  # a thousands comma stays
+    ("13 billion dollars", "13 billion dollars"),
+])
+def test_an_english_answer_gives_magnitudes_in_english(written, read):
+    assert english_figures(written) == read
+
+
+def test_an_english_answer_copying_french_magnitudes_reads_in_english(assistant_with):
+    a = assistant_with("The relation of Microsoft and OpenAI at 13 milliards of dollars is in danger.")
+    result = a.answer("Is the relation of Microsoft and OpenAI at 13 milliards of dollars in danger?")
+    assert not result.abstained, result.reason  # checked as written, against the French passage
+    assert "13 billion dollars is in danger [" in result.text and "milliards" not in result.text
+    assert "milliards" not in " ".join(s.text for s in result.sentences)
+    french = assistant_with("La relation à 13 milliards de dollars entre Microsoft et OpenAI est en danger.")
+    assert "13 milliards de dollars" in french.answer("La relation à 13 milliards entre Microsoft et OpenAI "
+                                                      "est-elle en danger ?").text
