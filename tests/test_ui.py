@@ -103,6 +103,23 @@ def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browse
     page.close()
 
 
+def test_who_signs_an_article_is_answered_from_its_signature_line(app_url, browser):
+    url, _ = app_url
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    page.goto(url)
+    page.locator("#question textarea:enabled").wait_for(timeout=180_000)
+    _ask(page, "Qui a écrit l'article sur la relation à 13 milliards de dollars entre Microsoft et OpenAI ?")
+    page.locator("#evidence .rag-card", has_text="Hugo. T").first.wait_for(timeout=60_000)
+    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    assert "signé Hugo. T" in answer.inner_text()
+    cite = page.locator("#chat a.rag-cite").last
+    cite.click()
+    target = cite.get_attribute("href")[1:]
+    page.wait_for_selector(f"#{target}.rag-active", timeout=5_000)
+    assert "Hugo. T" in page.locator(f"#{target}").inner_text()  # the card holds the signature line itself
+    page.close()
+
+
 def test_sources_tab_uploads_a_file_and_reports_a_bad_one(app_url, browser, tmp_path):
     url, workspace = app_url
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
