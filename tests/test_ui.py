@@ -65,6 +65,18 @@ def _ask(page, question: str) -> None:
     page.locator("#send").click()
 
 
+def _last_answer(page) -> str:
+    return page.locator("#chat .message.bot, #chat [data-testid='bot']").last.inner_text()
+
+
+def _open_citation(cite):
+    """Click a citation link; returns the source card it brought forward (marked active)."""
+    cite.click()
+    target = cite.get_attribute("href")[1:]
+    cite.page.wait_for_selector(f"#{target}.rag-active", timeout=5_000)
+    return cite.page.locator(f"#{target}")
+
+
 def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browser):
     url, _ = app_url
     ARTIFACTS.mkdir(exist_ok=True)
@@ -77,12 +89,8 @@ def test_chat_streams_a_cited_answer_with_clickable_source_cards(app_url, browse
     _ask(page, "Combien Microsoft a-t-il investi dans OpenAI en 2019 ?")
     card = page.locator("#evidence .rag-card mark").first
     card.wait_for(timeout=120_000)
-    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
-    assert "milliard" in answer.inner_text()
-    cite = page.locator("#chat a.rag-cite").first
-    cite.click()
-    target = cite.get_attribute("href")[1:]
-    page.wait_for_selector(f"#{target}.rag-active", timeout=5_000)
+    assert "milliard" in _last_answer(page)
+    _open_citation(page.locator("#chat a.rag-cite").first)
     page.screenshot(path=str(ARTIFACTS / "ui-chat.png"), full_page=True)
 
     # markup inside an article is shown as text and runs nothing
@@ -110,13 +118,9 @@ def test_who_signs_an_article_is_answered_from_its_signature_line(app_url, brows
     page.locator("#question textarea:enabled").wait_for(timeout=180_000)
     _ask(page, "Qui a écrit l'article sur la relation à 13 milliards de dollars entre Microsoft et OpenAI ?")
     page.locator("#evidence .rag-card", has_text="Hugo. T").first.wait_for(timeout=60_000)
-    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
-    assert "signé Hugo. T" in answer.inner_text()
-    cite = page.locator("#chat a.rag-cite").last
-    cite.click()
-    target = cite.get_attribute("href")[1:]
-    page.wait_for_selector(f"#{target}.rag-active", timeout=5_000)
-    assert "Hugo. T" in page.locator(f"#{target}").inner_text()  # the card holds the signature line itself
+    assert "signé Hugo. T" in _last_answer(page)
+    card = _open_citation(page.locator("#chat a.rag-cite").last)
+    assert "Hugo. T" in card.inner_text()  # the card holds the signature line itself
     page.close()
 
 
