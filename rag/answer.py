@@ -287,7 +287,7 @@ class Assistant:
             return self._answer(question, language, Verdict(Reason.NOTHING_RETRIEVED, "", passages), clock, [], index)
 
         asked = source_questions.asked_field(question)
-        if asked is not None:  # who signs the article, its date, its outlet: its metadata says
+        if asked is not None:  # who signs the article, its date, its outlet…: its metadata says
             return (yield from self._from_metadata(question, language, asked, hits, index, clock, terms, history,
                                                    where))
         self._remember(hits, index)
@@ -320,7 +320,7 @@ class Assistant:
     def _from_metadata(self, question: str, language: str, asked: source_questions.Field, hits: list[Hit],
                        index: Index, clock: _Clock, description: str,
                        history: History, where: SourceFilter | None) -> Generator[str, None, Answer]:
-        """The article's author, date or outlet, cited to the line that gives it (or its headline, whose
+        """The article's author, date, outlet, title or link, cited to the line that gives it (or its headline, whose
         card shows it); the abstention, with that card, when the article does not give it or no article
         fits the question's `description` of it. "Qui a écrit cet article ?" after an exchange means the
         article the previous answer came from."""

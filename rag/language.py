@@ -116,7 +116,6 @@ def says_not_in_sources(sentence: str) -> bool:
     return bool(_NOT_IN_SOURCES.search(sentence.replace("’", "'")))
 
 
-
 # French magnitudes an English answer copies from its French passage ("13 milliards of dollars"): the
 # words, not the figures, are translated; a decimal comma before them is a point in English (1,5 → 1.5)
 _OF = r"(?:\s+(?:de|of)\s+|\s+d['’]\s*)"
