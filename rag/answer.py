@@ -325,7 +325,8 @@ class Assistant:
         fits the question's `description` of it. "Qui a écrit cet article ?" after an exchange means the
         article the previous answer came from."""
         if history and not source_questions.describing_words(description):
-            description = CITATION.sub("", history[-1][1])
+            previous_q, previous_a = history[-1]
+            description = previous_q if is_abstention(previous_a) else CITATION.sub("", previous_a)
             hits = self.retriever.search(description, k=self.settings.retrieval.k, where=where)
         found = source_questions.answer_from_metadata(asked, question, hits, index, language, description, where)
         clock.lap("passages_ms")

@@ -124,6 +124,9 @@ def test_this_article_after_an_exchange_is_the_one_the_answer_came_from(desk):
                 "La relation à 13 milliards de dollars entre Microsoft et OpenAI pourrait être en péril [1].")]
     assert "Hugo. T" in a.answer("Qui a écrit cet article ?", history).text
     assert a.answer("Qui a écrit cet article ?").abstained  # no exchange: which article is not said
+    # after a refusal, the question asked before says which article was meant
+    refused = [("Qui est l'auteur de l'article sur la relation à 13 milliards de dollars en péril ?", ABSTAIN["fr"])]
+    assert "Hugo. T" in a.answer("Qui a écrit cet article ?", refused).text
 
 
 def test_an_author_corrected_by_the_user_is_the_one_given(desk, seeded_project):
