@@ -32,6 +32,7 @@ from rag.library import Workspace
 from rag.llm import parallel_requests
 from rag.models import local_models
 
+logger = logging.getLogger(__name__)
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 
 
@@ -184,8 +185,9 @@ def build_app(workspace: Workspace) -> gr.Blocks:
         try:
             where = SourceFilter.parse(since, until, sources)
             return workspace.assistant().answer(question, pairs, where=where).to_dict()
-        except RagError as exc:
-            raise gr.Error(say(str(exc), language(request))) from exc
+        except RagError as exc:  # the caller's mistake: a clear message for them, one log line, no traceback
+            logger.info("/answer refused: %s", exc)
+            raise gr.Error(say(str(exc), language(request)), print_exception=False) from exc
 
     def upload(files, request: gr.Request, progress=gr.Progress()):
         lang = language(request)

@@ -192,15 +192,20 @@ def test_the_sources_api_never_overwrites_and_removes_by_name(app_url, tmp_path)
     assert "⚠" in message and "aucune source" in message  # in the page's language
 
 
-def test_the_answer_api_cleans_control_characters_and_refuses_other_languages(app_url):
+def test_the_answer_api_cleans_control_characters_and_refuses_other_languages(app_url, capfd):
     from gradio_client import Client
 
     url, _ = app_url
     client = Client(url, verbose=False)
     result = client.predict("Combien\x00 Microsoft a-t-il\x1b investi dans OpenAI en 2019 ?", [], api_name="/answer")
     assert "\x00" not in result["question"] and not result["abstained"] and "milliard" in result["text"]
+    capfd.readouterr()
     with pytest.raises(Exception, match="French or English"):
         client.predict("Wie viel hat Microsoft in OpenAI investiert?", [], api_name="/answer")
+    with pytest.raises(Exception, match="aucun mot|no words"):
+        client.predict("???", [], api_name="/answer")
+    # the caller's mistake is theirs to read: the server's console gets no traceback for it
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_waiting_user_sees_their_place_in_the_queue(app_url, browser):
