@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from rag.chunking import sentence_texts
-from rag.citations import CITATION, Sentence
+from rag.citations import CITATION, Sentence, render
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import QuestionError
@@ -163,11 +163,16 @@ def retrieval_query(question: str, history: History | None) -> str:
     question = without_corpus_reference(question)
     if not history or not is_follow_up(question):
         return question
-    previous_q, previous_a = history[-1]
     # the previous answer names what "it"/"elle" refers to; the previous question would pull
     # retrieval back to the earlier topic
-    context = previous_q if is_abstention(previous_a) else CITATION.sub("", previous_a)[:200]
-    return f"{question} {context}"
+    return f"{question} {previous_topic(history, 200)}"
+
+
+def previous_topic(history: History, answer_chars: int | None = None) -> str:
+    """What the last exchange was about: its answer without citation marks (its first `answer_chars`
+    characters), or its question when the answer was the abstention."""
+    previous_q, previous_a = history[-1]
+    return previous_q if is_abstention(previous_a) else CITATION.sub("", previous_a)[:answer_chars]
 
 
 class _Clock:
@@ -325,8 +330,7 @@ class Assistant:
         fits the question's `description` of it. "Qui a écrit cet article ?" after an exchange means the
         article the previous answer came from."""
         if history and not source_questions.describing_words(description):
-            previous_q, previous_a = history[-1]
-            description = previous_q if is_abstention(previous_a) else CITATION.sub("", previous_a)
+            description = previous_topic(history)
             hits = self.retriever.search(description, k=self.settings.retrieval.k, where=where)
         found = source_questions.answer_from_metadata(asked, question, hits, index, language, description, where)
         clock.lap("passages_ms")
@@ -335,12 +339,12 @@ class Assistant:
             passages = [found.passage] if found else []
             return self._answer(question, language, Verdict(Reason.NOT_IN_METADATA, "", passages), clock, [], index)
         sentence = Sentence(found.text, [1], 1.0, True, [1])
-        verdict = Verdict(Reason.ANSWERED, found.text, [found.passage], question, [sentence])
+        text = render([sentence])
         clock.mark("first_token_ms")
-        yield verdict.text
+        yield text
         clock.mark("total_ms")
-        return Answer(question, verdict.text, language, False, verdict.sentences, verdict.passages,
-                      raw_text=found.text, timings=clock.timings)
+        return Answer(question, text, language, False, [sentence], [found.passage], raw_text=found.text,
+                      timings=clock.timings)
 
     def _remember(self, hits: list[Hit], index: Index) -> None:
         """The support check reuses the index's sentence vectors instead of embedding the passages."""

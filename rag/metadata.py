@@ -312,9 +312,14 @@ def title_from_text(text: str, cut: int = 120) -> str:
     first = line.lstrip("# ").strip()
     if first and len(first) <= MAX_TITLE:
         return first
-    if len(line) <= cut:
-        return line
-    return line[:cut].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return cut_at_word(line, cut)
+
+
+def cut_at_word(text: str, cut: int) -> str:
+    """`text` when at most `cut` characters, else its first `cut` characters, cut at a word, with an ellipsis."""
+    if len(text) <= cut:
+        return text
+    return text[:cut].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def file_date(path: Path) -> ArticleMeta:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from rag.chunking import split_sentences
 from rag.evidence import Passage
 from rag.lexical import question_terms, tokenize
-from rag.metadata import ArticleMeta, format_day
+from rag.metadata import ArticleMeta, cut_at_word, format_day
 from rag.term_bridge import function_words
 
 if TYPE_CHECKING:
@@ -152,11 +152,11 @@ def describing_words(description: str) -> list[str]:
     return [t for t in dict.fromkeys(question_terms(description)) if t not in _not_describing()]
 
 
-def described_share(description: str, text: str, asked: int | None = None) -> float:
-    """The share of the words describing the article that `text` holds (0 when there are none). Out of
-    `asked` words when given: the question's own, which `description` may follow with the words they
-    were carried to in the articles' language ("relationship" → relation), any of which may be held."""
-    wanted = describing_words(description)
+def described_share(wanted: list[str], text: str, asked: int | None = None) -> float:
+    """The share of the words describing the article (`wanted`, `describing_words`) that `text` holds (0
+    when there are none). Out of `asked` words when given: the question's own, which the description may
+    follow with the words they were carried to in the articles' language ("relationship" → relation), any
+    of which may be held."""
     if not wanted:
         return 0.0
     held = set(tokenize(text))
@@ -178,7 +178,8 @@ def designated_source(question: str, description: str, hits: list["Hit"], index:
         return next(iter(sources))
     candidates = [sid for sid in dict.fromkeys(hit.chunk.source_id for hit in hits) if sid in sources][:SOURCES_LOOKED_AT]
     asked = len(describing_words(question)) if description.startswith(question) else None
-    shares = {sid: described_share(description, index.source_text(sid), asked) for sid in candidates}
+    wanted = describing_words(description)
+    shares = {sid: described_share(wanted, index.source_text(sid), asked) for sid in candidates}
     best = max(candidates, key=lambda sid: shares[sid], default=None)  # the first of equals: the better ranked
     return best if best is not None and shares[best] >= DESCRIBED_SHARE else None
 
@@ -228,15 +229,11 @@ def located(text: str, clues: list[str]) -> tuple[int, int]:
 
 
 def short_title(title: str, cut: int = 80) -> str:
-    title = title.strip().rstrip("…").strip()
-    if len(title) <= cut:
-        return title
-    return title[:cut].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return cut_at_word(title.strip().rstrip("…").strip(), cut)
 
 
 @dataclass(frozen=True)
 class SourceAnswer:
-    field: Field
     value: str | None  # None: the metadata does not give it
     passage: Passage  # where the article says it, or its headline
     text: str = ""  # the answer sentence, without its citation ("" when the value is unknown)
@@ -261,8 +258,8 @@ def answer_from_metadata(field: Field, question: str, hits: list["Hit"], index: 
     passage = Passage(1, chunk.id, source_id, info.title, info.path, start, end, text[start:end], rank, None, None,
                       meta)
     if value is None:
-        return SourceAnswer(field, None, passage)
+        return SourceAnswer(None, passage)
     templates = _SENTENCE.get(language, _SENTENCE["fr"])
     sentence = templates[field].format(title=short_title(info.title), value=value,
                                        de="du" if value[:1].isdigit() else "de")
-    return SourceAnswer(field, value, passage, sentence)
+    return SourceAnswer(value, passage, sentence)

@@ -80,8 +80,8 @@ _EXPLANATIONS = {
     Reason.WRONG_TYPE: "the question asks for a date, an amount, a percentage or a place and the answer gives none "
                        "from its passages",
     Reason.MIXED_PASSAGES: "the answer mixes passages up: it cites one and takes its words or its fact from another",
-    Reason.NOT_IN_METADATA: "the question asks for the article's author, date or outlet and the article does not give "
-                            "it",
+    Reason.NOT_IN_METADATA: "the question asks for the article's author, date, outlet, title or link and the article "
+                            "does not give it",
 }
 
 
