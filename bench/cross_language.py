@@ -34,7 +34,7 @@ from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import evidence_spans, holds, load_gold  # noqa: E402
 from rag.language import detect_language  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
-from rag.retrieval import Hit, Retriever  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
 
 LEXICAL_WEIGHTS = [1.0, 0.5, 0.25, 0.0]
 BRIDGES = [(0.90, 1), (0.90, 2), (0.92, 1), (0.92, 2), (0.94, 1), (0.94, 2)]  # (floor, words per word)
@@ -63,8 +63,10 @@ def translate(questions: dict[str, str], cache: Path, direction: tuple[str, str]
     return {i: done[i] for i in questions}
 
 
-def first_rank(hits: list[Hit], spans: list[tuple[str, int, int]]) -> int | None:
-    return next((h.rank for h in hits if holds(h.chunk.source_id, h.chunk.start, h.chunk.end, spans)), None)
+def evidence_rank(retriever: Retriever, text: str, spans: list[tuple[str, int, int]]) -> int | None:
+    """Rank of the first retrieved chunk holding the evidence when `text` is searched."""
+    return next((h.rank for h in retriever.search(text, k=max(DEPTHS))
+                 if holds(h.chunk.source_id, h.chunk.start, h.chunk.end, spans)), None)
 
 
 def hit_row(label: str, variant: str, ranks: list[int | None]) -> dict:
@@ -79,11 +81,11 @@ def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, i
     rows = []
     for weight in LEXICAL_WEIGHTS:
         retriever.settings = replace(base, lexical_weight=weight, bridge_floor=None)
-        ranks = [first_rank(retriever.search(text, k=max(DEPTHS)), spans) for text, spans in queries]
+        ranks = [evidence_rank(retriever, text, spans) for text, spans in queries]
         rows.append(hit_row(label, f"lexical weight {weight}, words as written", ranks))
     for floor, per_word in BRIDGES:
         retriever.settings = replace(base, bridge_floor=floor, bridge_per_word=per_word)
-        ranks = [first_rank(retriever.search(text, k=max(DEPTHS)), spans) for text, spans in queries]
+        ranks = [evidence_rank(retriever, text, spans) for text, spans in queries]
         default = (floor, per_word) == (base.bridge_floor, base.bridge_per_word)
         rows.append(hit_row(label, f"words carried: floor {floor}, {per_word} per word" + " (default)" * default,
                             ranks))
@@ -108,7 +110,7 @@ def translation_rows(retriever: Retriever, items: list[tuple[str, str, list[tupl
     `original` the question as first written in French, when there is one (an upper bound)."""
     base = retriever.settings
     retriever.settings = replace(base, bridge_floor=None)  # the words as written, translated or not
-    search = lambda text, spans: first_rank(retriever.search(text, k=max(DEPTHS)), spans)  # noqa: E731
+    search = lambda text, spans: evidence_rank(retriever, text, spans)  # noqa: E731
     rows = [hit_row(label, "the model's French translation alone", [search(f, s) for _, f, s in items]),
             hit_row(label, "English and its translation, one query", [search(f"{e} {f}", s) for e, f, s in items]),
             hit_row(label, "English and its translation, rankings fused",
