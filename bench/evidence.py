@@ -49,6 +49,11 @@ VARIANTS = {
     "wider reading (the retry's)": {"wide": True},
     # a window that is only its article's title line not offered (`EvidenceSettings.title_windows`)
     "no title-only windows": {"titles": False},
+    # a window overlapping a chosen one keeps the sentences around its seed that the chosen one does not give,
+    # as a passage of its own or joined to the chosen windows it touches (`EvidenceSettings.overlapping`),
+    # instead of being skipped
+    "overlapping windows trimmed": {"overlapping": "trim"},
+    "overlapping windows joined": {"overlapping": "join"},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
     # quarter on both tune sets); measured with `rag eval` too, not adopted (README, "Read wider when the
     # first passages are weak?")
@@ -89,7 +94,8 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
                           coverage_weight=v.get("weight", e.coverage_weight),
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
                           strong_score=v.get("strong", e.strong_score), rank_weight=v.get("rank", e.rank_weight),
-                          title_windows=v.get("titles", e.title_windows))
+                          title_windows=v.get("titles", e.title_windows),
+                          overlapping=v.get("overlapping", e.overlapping))
         k = v.get("k", settings.retrieval.k)
         wide = r.wide_reading(e)
         if v.get("wide"):

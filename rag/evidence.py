@@ -63,6 +63,8 @@ class Window:
     end: int
     text: str
     cosines: tuple[float, ...] = ()
+    spans: tuple[Span, ...] = ()  # its sentences
+    seed: int = 0  # the position in `spans` of the sentence it was grown around
 
 
 def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings | None = None,
@@ -162,11 +164,17 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
             # the completed window first; the window as grown if the completed one is over budget
             following = _following(sentences, hi, source_text, hit)
             variants.insert(0, _complete(window, following, s.context_chars))
-        out.extend(Window(scores[seed], hit, w[0][0], w[-1][1], " ".join(t for _, _, t in w),
-                          # its sentences are sentences[lo:], and one past the chunk has no cosine here
-                          tuple(cosines[lo:lo + len(w)])) for w in variants
+        out.extend(_window(scores[seed], hit, w, seed - lo,
+                           # its sentences are sentences[lo:], and one past the chunk has no cosine here
+                           tuple(cosines[lo:lo + len(w)])) for w in variants
                    if s.title_windows or not is_title(w, hit))
     return out
+
+
+def _window(score: float, hit: Hit, spans: list[Span] | tuple[Span, ...], seed: int,
+            cosines: tuple[float, ...]) -> Window:
+    return Window(score, hit, spans[0][0], spans[-1][1], " ".join(t for _, _, t in spans), cosines, tuple(spans),
+                  seed)
 
 
 def _letters(text: str) -> str:
@@ -256,20 +264,75 @@ def near_duplicates(a: str, b: str, overlap: float) -> bool:
     return common >= overlap * len(sa) and common >= overlap * len(sb)
 
 
+def _overlaps(a: Window, b: Window) -> bool:
+    return a.hit.chunk.source_id == b.hit.chunk.source_id and a.start < b.end and b.start < a.end
+
+
+def trimmed(window: Window, chosen: list[Window]) -> Window | None:
+    """The window without the sentences that chosen windows of its source already give: the run of its
+    sentences around its seed that none of them covers, or None when its seed is covered. ("Selon le
+    Financial Times, … dans nos quotidiens." chosen, the next chunk's window "Nous sommes loin … nos
+    quotidiens. Sa valorisation actuelle tourne autour de 260 milliards…" still offers its seed.)"""
+    same = [c for c in chosen if c.hit.chunk.source_id == window.hit.chunk.source_id]
+    free = [not any(start < c.end and c.start < end for c in same) for start, end, _ in window.spans]
+    if not window.spans or not free[window.seed]:
+        return None
+    lo = hi = window.seed
+    while lo > 0 and free[lo - 1]:
+        lo -= 1
+    while hi + 1 < len(free) and free[hi + 1]:
+        hi += 1
+    return _window(window.score, window.hit, window.spans[lo:hi + 1], window.seed - lo, window.cosines[lo:hi + 1])
+
+
+def joined(run: Window, chosen: list[Window]) -> tuple[Window, list[Window]]:
+    """A trimmed window (`trimmed`) joined to the chosen windows of its source it touches, which give the
+    sentences just before and after it: one passage that reads on ("… quelle part du capital Microsoft
+    devrait-il obtenir ? Les discussions oscillent entre 20 % et 49 %"), in the place of the first of
+    them. Returns the joined window and the chosen windows it replaces."""
+    same = [c for c in chosen if c.hit.chunk.source_id == run.hit.chunk.source_id and c.spans]
+    before = next((c for c in same if c.spans[-1][1] <= run.start and _touches(c.spans[-1], run.spans[0])), None)
+    after = next((c for c in same if c.spans[0][0] >= run.end and _touches(run.spans[-1], c.spans[0])), None)
+    parts = [w for w in (before, run, after) if w is not None]
+    if len(parts) == 1:
+        return run, []
+    spans = tuple(span for w in parts for span in w.spans)
+    cosines = tuple(x for w in parts for x in w.cosines)
+    first = parts[0] if parts[0] is not run else parts[1]
+    seed = sum(len(w.spans) for w in parts[:parts.index(first)]) + first.seed
+    return _window(first.score, first.hit, spans, seed, cosines), [w for w in parts if w is not run]
+
+
+def _touches(a: Span, b: Span) -> bool:
+    """Is sentence `b` the one right after `a` in their source (nothing but white space between)?"""
+    return 0 <= b[0] - a[1] <= 2
+
+
 def choose_windows(windows: list[Window], s: EvidenceSettings) -> list[Window]:
-    """The best windows, skipping those that overlap a chosen one in the same source, repeat a chosen
-    one's text (near-identical copies), or would pass the budget; best first."""
+    """The best windows, best first, skipping those that repeat a chosen one's text (near-identical copies)
+    or would pass the budget. A window overlapping a chosen one of its source is skipped
+    (`overlapping = "skip"`), or keeps the sentences around its seed that no chosen one gives ("trim"), and
+    those are joined to the chosen windows they touch ("join")."""
     chosen: list[Window] = []
     used = 0
     for w in sorted(windows, key=lambda w: (-w.score, w.hit.rank)):
-        if any(c.hit.chunk.source_id == w.hit.chunk.source_id and w.start < c.end and c.start < w.end for c in chosen):
+        replaced: list[Window] = []
+        if any(_overlaps(w, c) for c in chosen):
+            if s.overlapping == "skip" or (w := trimmed(w, chosen)) is None:
+                continue
+            if s.overlapping == "join":
+                w, replaced = joined(w, chosen)
+        others = [c for c in chosen if all(c is not r for r in replaced)]
+        if any(near_duplicates(c.text, w.text, s.duplicate_overlap) for c in others):
             continue
-        if any(near_duplicates(c.text, w.text, s.duplicate_overlap) for c in chosen):
+        extra = len(w.text) - sum(len(c.text) + 1 for c in replaced)
+        if chosen and used + extra > s.context_chars:
             continue
-        if chosen and used + len(w.text) > s.context_chars:
-            continue
-        if len(chosen) >= s.max_passages:
+        if len(chosen) >= s.max_passages and not replaced:
             break
-        used += len(w.text)
-        chosen.append(w)
+        used += extra
+        if replaced:
+            chosen = [w if c is replaced[0] else c for c in chosen if c is replaced[0] or any(c is o for o in others)]
+        else:
+            chosen.append(w)
     return chosen

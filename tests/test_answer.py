@@ -1,4 +1,5 @@
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from fakes import FakeEmbedder, FakeLLM
@@ -7,7 +8,7 @@ from rag.answer import Assistant
 from rag.citations import Sentence
 from rag.config import ChunkSettings, EvidenceSettings, VerifySettings
 from rag.errors import PromptTooLong, QuestionError
-from rag.evidence import Passage, best_score, candidate_windows, select_passages
+from rag.evidence import Passage, Window, best_score, candidate_windows, choose_windows, select_passages, trimmed
 from rag.build import build_index
 from rag.language import ABSTAIN, detect_language, english_figures
 from rag.library import Workspace
@@ -408,6 +409,40 @@ def test_an_articles_title_line_alone_is_not_a_passage_without_title_windows(ass
     texts = [p.text for p in select_passages(question, hits, EvidenceSettings(window_chars=80, title_windows=False),
                                              index)]
     assert "Argument du saumon" not in texts and any(t.startswith("L'argument du saumon est") for t in texts)
+
+
+def _window(source: str, spans: list[tuple[int, int, str]], seed: int, score: float) -> Window:
+    hit = SimpleNamespace(chunk=SimpleNamespace(source_id=source), rank=1)
+    return Window(score, hit, spans[0][0], spans[-1][1], " ".join(t for _, _, t in spans), (0.0,) * len(spans),
+                  tuple(spans), seed)
+
+
+def test_a_window_overlapping_a_chosen_one_keeps_what_it_adds_trimmed_or_joined():
+    """Two chunks overlap by a sentence: the first's best window ends on it, the second's seed comes after
+    it. Skipped by default; with `overlapping = "trim"` the second window keeps its seed and what the first
+    does not give, so the fact after the overlap reaches the model without repeating a sentence; with
+    "join", that is one passage with the first window's, in its place."""
+    a, b, c, d = (0, 40, "Selon le journal, les firmes discutent."), (41, 80, "Nous sommes loin des débuts."), \
+        (81, 130, "Sa valorisation tourne autour de 260 milliards."), (131, 150, "Rien d'autre.")
+    first = _window("s1", [a, b], 0, 2.0)
+    second = _window("s1", [b, c, d], 1, 1.5)
+    elsewhere = _window("s2", [(0, 20, "Une autre source.")], 0, 1.8)
+    settings = EvidenceSettings(context_chars=900)
+    assert [w.text for w in choose_windows([first, second, elsewhere], settings)] == [first.text, elsewhere.text]
+    chosen = choose_windows([first, second, elsewhere], replace(settings, overlapping="trim"))
+    assert [w.text for w in chosen] == [first.text, elsewhere.text, c[2] + " " + d[2]]
+    assert (chosen[2].start, chosen[2].end, chosen[2].seed) == (81, 150, 0)
+    chosen = choose_windows([first, second, elsewhere], replace(settings, overlapping="join"))
+    assert [w.text for w in chosen] == [" ".join(t for *_, t in (a, b, c, d)), elsewhere.text]
+    assert (chosen[0].start, chosen[0].end, chosen[0].seed, chosen[0].score) == (0, 150, 0, 2.0)
+    assert trimmed(_window("s1", [a, b], 1, 1.0), [first]) is None  # its seed is already given
+    assert trimmed(_window("s2", [a, b], 1, 1.0), [first]).text == first.text  # another source's span
+    # a run between two chosen windows joins both; the budget counts only what it adds
+    last = _window("s1", [d], 0, 1.9)
+    middle = _window("s1", [b, c, d], 1, 1.0)
+    chosen = choose_windows([first, last, middle], replace(settings, overlapping="join", context_chars=len(
+        first.text) + len(last.text) + len(c[2]) + 2))
+    assert [(w.start, w.end) for w in chosen] == [(0, 150)]
 
 
 def _passage(n: int, text: str) -> Passage:
