@@ -419,17 +419,19 @@ def _window(source: str, spans: list[tuple[int, int, str]], seed: int, score: fl
 
 def test_a_window_overlapping_a_chosen_one_keeps_what_it_adds_trimmed_or_joined():
     """Two chunks overlap by a sentence: the first's best window ends on it, the second's seed comes after
-    it. Skipped by default; with `overlapping = "trim"` the second window keeps its seed and what the first
-    does not give, so the fact after the overlap reaches the model without repeating a sentence; with
-    "join", that is one passage with the first window's, in its place."""
+    it. With `overlapping = "skip"` it is skipped; with "trim" (the default) the second window keeps its seed
+    and what the first does not give, so the fact after the overlap reaches the model without repeating a
+    sentence; with "join", that is one passage with the first window's, in its place."""
     a, b, c, d = (0, 40, "Selon le journal, les firmes discutent."), (41, 80, "Nous sommes loin des débuts."), \
         (81, 130, "Sa valorisation tourne autour de 260 milliards."), (131, 150, "Rien d'autre.")
     first = _window("s1", [a, b], 0, 2.0)
     second = _window("s1", [b, c, d], 1, 1.5)
     elsewhere = _window("s2", [(0, 20, "Une autre source.")], 0, 1.8)
     settings = EvidenceSettings(context_chars=900)
-    assert [w.text for w in choose_windows([first, second, elsewhere], settings)] == [first.text, elsewhere.text]
-    chosen = choose_windows([first, second, elsewhere], replace(settings, overlapping="trim"))
+    assert settings.overlapping == "trim"
+    skipped = choose_windows([first, second, elsewhere], replace(settings, overlapping="skip"))
+    assert [w.text for w in skipped] == [first.text, elsewhere.text]
+    chosen = choose_windows([first, second, elsewhere], settings)
     assert [w.text for w in chosen] == [first.text, elsewhere.text, c[2] + " " + d[2]]
     assert (chosen[2].start, chosen[2].end, chosen[2].seed) == (81, 150, 0)
     chosen = choose_windows([first, second, elsewhere], replace(settings, overlapping="join"))
