@@ -50,9 +50,9 @@ VARIANTS = {
     # a window that is only its article's title line not offered (`EvidenceSettings.title_windows`)
     "no title-only windows": {"titles": False},
     # a window overlapping a chosen one keeps the sentences around its seed that the chosen one does not give,
-    # as a passage of its own or joined to the chosen windows it touches (`EvidenceSettings.overlapping`),
-    # instead of being skipped
-    "overlapping windows trimmed": {"overlapping": "trim"},
+    # as a passage of its own (the default since #29) or joined to the chosen windows it touches
+    # (`EvidenceSettings.overlapping`), or is skipped (before #29)
+    "overlapping windows skipped": {"overlapping": "skip"},
     "overlapping windows joined": {"overlapping": "join"},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
     # quarter on both tune sets); measured with `rag eval` too, not adopted (README, "Read wider when the
