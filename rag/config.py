@@ -347,8 +347,8 @@ OVERLAPPING = ("skip", "trim", "join")  # EvidenceSettings.overlapping
 
 
 def check_ranges(settings: Settings) -> None:
-    """A `SettingsError` naming the first setting below its minimum (`MINIMUMS`), a port past 65535, or a
-    chunk overlap not smaller than the chunk."""
+    """A `SettingsError` naming the first setting below its minimum (`MINIMUMS`), an unknown
+    `evidence.overlapping`, a port past 65535, or a chunk overlap not smaller than the chunk."""
     for name, minimum in MINIMUMS.items():
         obj: object = settings
         for part in name.split("."):

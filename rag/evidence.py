@@ -4,9 +4,9 @@ chunks around the sentences that best match the question.
 The model reads a few hundred tokens instead of whole chunks, which is what keeps prefill (the
 dominant cost on a CPU) short. A sentence scores its cosine to the question (from the index's
 precomputed sentence vectors) plus the IDF-weighted share of the question's terms it contains; each
-chunk offers windows around its best sentences; the best non-overlapping windows are kept within the
-budget, and passages are numbered from the least to the best match (the best comes last, next to the
-question, where a small model reads most closely).
+chunk offers windows around its best sentences; the best windows are kept within the budget (a window
+overlapping a chosen one keeps only the sentences it adds), and passages are numbered from the least to
+the best match (the best comes last, next to the question, where a small model reads most closely).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Window:
 def select_passages(question: str, hits: list[Hit], settings: EvidenceSettings | None = None,
                     index: "Index | None" = None, query_vector: np.ndarray | None = None) -> list[Passage]:
     """The passages for `question` from `hits`: windows around each chunk's `seeds_per_chunk` best
-    sentences (`candidate_windows`), the best non-overlapping ones kept until `context_chars` or
-    `max_passages` (`choose_windows`), numbered from the least to the best."""
+    sentences (`candidate_windows`), the best ones kept until `context_chars` or `max_passages`, an
+    overlapping one trimmed to what it adds (`choose_windows`), numbered from the least to the best."""
     s = settings or EvidenceSettings()
     chosen = choose_windows(candidate_windows(question, hits, s, index, query_vector), s)
     if chosen and s.strong_score is not None and chosen[0].score >= s.strong_score:
