@@ -291,16 +291,16 @@ def joined(run: Window, chosen: list[Window]) -> tuple[Window, list[Window]]:
     devrait-il obtenir ? Les discussions oscillent entre 20 % et 49 %"), in the place of the first of
     them. Returns the joined window and the chosen windows it replaces."""
     same = [c for c in chosen if c.hit.chunk.source_id == run.hit.chunk.source_id and c.spans]
-    before = next((c for c in same if c.spans[-1][1] <= run.start and _touches(c.spans[-1], run.spans[0])), None)
-    after = next((c for c in same if c.spans[0][0] >= run.end and _touches(run.spans[-1], c.spans[0])), None)
-    parts = [w for w in (before, run, after) if w is not None]
-    if len(parts) == 1:
+    before = next((c for c in same if _touches(c.spans[-1], run.spans[0])), None)
+    after = next((c for c in same if _touches(run.spans[-1], c.spans[0])), None)
+    if before is None and after is None:
         return run, []
+    parts = [w for w in (before, run, after) if w is not None]
     spans = tuple(span for w in parts for span in w.spans)
     cosines = tuple(x for w in parts for x in w.cosines)
-    first = parts[0] if parts[0] is not run else parts[1]
-    seed = sum(len(w.spans) for w in parts[:parts.index(first)]) + first.seed
-    return _window(first.score, first.hit, spans, seed, cosines), [w for w in parts if w is not run]
+    # the joined window takes the place, score and seed of the chosen window it extends
+    first, seed = (before, before.seed) if before is not None else (after, len(run.spans) + after.seed)
+    return _window(first.score, first.hit, spans, seed, cosines), [c for c in (before, after) if c is not None]
 
 
 def _touches(a: Span, b: Span) -> bool:
@@ -332,7 +332,7 @@ def choose_windows(windows: list[Window], s: EvidenceSettings) -> list[Window]:
             break
         used += extra
         if replaced:
-            chosen = [w if c is replaced[0] else c for c in chosen if c is replaced[0] or any(c is o for o in others)]
+            chosen = [w if c is replaced[0] else c for c in chosen if all(c is not r for r in replaced[1:])]
         else:
             chosen.append(w)
     return chosen
