@@ -101,7 +101,7 @@ def main() -> None:
     def measure(name: str, retriever: Retriever, questions) -> None:
         for combine in COMBINE:
             patch.combine = combine
-            share, chars = evidence_recall(retriever, questions, settings.evidence, settings.retrieval.k)
+            share, chars, _, _ = evidence_recall(retriever, questions, settings.evidence, settings.retrieval.k)
             rows.append({"set": name, "sentence cosine": combine, "evidence in passages": share, "passage chars": chars})
             print(table([rows[-1]]), flush=True)
 

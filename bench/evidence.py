@@ -3,11 +3,12 @@
     python bench/evidence.py [--piaf-articles 40] [--piaf-questions 200] [--split tune]
 
 For each question, the share whose gold evidence lies inside the passages given to the model
-(`rag.evidence.select_passages`), with the default settings and with the levers varied one at a
-time: passage budget (characters), window size, weight of the question-term coverage, a retrieval-rank
-prior, whether a chunk can offer several windows, and how many retrieved chunks they are cut from; and
-the wider reading a rejected answer is asked again on (`RetrySettings.wide_*`: more chunks, longer
-windows, a larger budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of
+(`rag.evidence.select_passages`), beside the share with it in the retrieved chunks they are cut from and
+the median search time, with the default settings and with the levers varied one at a time: passage
+budget (characters), window size, weight of the question-term coverage, a retrieval-rank prior, whether
+a chunk can offer several windows, how many retrieved chunks they are cut from, and the best-sentence
+ranking fused into retrieval; and the wider reading a rejected answer is asked again on
+(`RetrySettings.wide_*`: more chunks, longer windows, a larger budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of
 the tune half by default (an index built in a temporary folder). The answer cannot be right when the
 evidence is not there, so this bounds answer accuracy and is quick to measure.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,6 +57,9 @@ VARIANTS = {
     # (`EvidenceSettings.overlapping`), or is skipped (before #29)
     "overlapping windows skipped": {"overlapping": "skip"},
     "overlapping windows joined": {"overlapping": "join"},
+    # without the third ranking fused into retrieval, each candidate chunk's best sentence cosine
+    # (`RetrievalSettings.sentence_weight`: 1.5 since #30; 0 = off, before)
+    "no best-sentence ranking": {"sentence": 0.0},
     # the wider reading first, for the questions whose best window scores below this (about the weakest
     # quarter on both tune sets); measured with `rag eval` too, not adopted (README, "Read wider when the
     # first passages are weak?")
@@ -62,10 +68,11 @@ VARIANTS = {
 
 
 def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings, k: int,
-                    weak: tuple[float, EvidenceSettings, int] | None = None) -> tuple[float, float]:
-    """Share of questions with their evidence in the passages, and mean passage characters. With `weak`
+                    weak: tuple[float, EvidenceSettings, int] | None = None) -> tuple[float, float, float, float]:
+    """Share of questions with their evidence in the passages, mean passage characters, the share with it
+    in the retrieved chunks the passages are cut from, and the median search time (ms). With `weak`
     (threshold, settings, k), a question whose best window scores below the threshold reads with those."""
-    found, chars, history, answered = 0, 0, {}, 0
+    found, chars, history, answered, retrieved, times = 0, 0, {}, 0, 0, []
     for q in questions:
         spans = evidence_spans(q, retriever.index)
         if not q.answerable or not spans:
@@ -74,15 +81,19 @@ def evidence_recall(retriever: Retriever, questions, evidence: EvidenceSettings,
         previous = history.get(q.follow_up)
         query = retrieval_query(q.question, [previous] if previous else None)
         vector = retriever.embedder.embed_query(query)
+        started = time.perf_counter()
         hits = retriever.search(query, k=k, query_vector=vector)
+        times.append((time.perf_counter() - started) * 1000)
         chosen = evidence
         if weak is not None and best_score(query, hits, evidence, retriever.index, vector) < weak[0]:
             chosen, hits = weak[1], retriever.search(query, k=weak[2], query_vector=vector)
+        retrieved += any(holds(h.chunk.source_id, h.chunk.start, h.chunk.end, spans) for h in hits)
         passages = select_passages(query, hits, chosen, retriever.index, vector)
         found += any(holds(p.source_id, p.start, p.end, spans) for p in passages)
         chars += sum(len(p.text) for p in passages)
         history[q.id] = (q.question, q.quote)
-    return found / max(answered, 1), chars / max(answered, 1)
+    return (found / max(answered, 1), chars / max(answered, 1), retrieved / max(answered, 1),
+            statistics.median(times) if times else 0.0)
 
 
 def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
@@ -101,8 +112,12 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
         if v.get("wide"):
             variant, k = wide, r.wide_k
         weak = (v["wide_below"], wide, r.wide_k) if "wide_below" in v else None
-        recall, chars = evidence_recall(retriever, questions, variant, k, weak)
-        rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars})
+        retriever.settings = replace(settings.retrieval, sentence_weight=v.get("sentence",
+                                                                              settings.retrieval.sentence_weight))
+        recall, chars, retrieved, search_ms = evidence_recall(retriever, questions, variant, k, weak)
+        retriever.settings = settings.retrieval
+        rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars,
+                     "in the chunks they are cut from": retrieved, "search p50 ms": search_ms})
         print(table([rows[-1]]), flush=True)
     return rows
 

@@ -43,6 +43,14 @@ class RetrievalSettings:
     bridge_floor: float | None = 0.92
     bridge_per_word: int = 2
     bridge_margin: float = 0.02
+    # A third ranking fused in (hybrid mode): the candidates (both sides' top `candidates`) ranked by their best
+    # sentence's cosine to the question (the index's sentence vectors; "MaxP"), adding
+    # `sentence_weight / (rrf_k + rank)`, so that a chunk whose one sentence answers is not lost in its
+    # whole-chunk vector; 0 = off. Chosen on the tune sets (2026-11-29, #30, Intel Xeon): evidence in the
+    # passages 0.775 -> 0.787 (gold set), 0.840 -> 0.850 (PIAF tune half) with 1.5 (bench/evidence.py; 1.0-2.0
+    # alike, 3.0 worse on the gold set); answers gold 74 -> 75, PIAF tune half 122 -> 124 (README, "A chunk
+    # ranked by its best sentence")
+    sentence_weight: float = 1.5
 
 
 @dataclass
@@ -328,7 +336,7 @@ MINIMUMS: dict[str, float] = {
     "chunk.max_chars": 1, "chunk.overlap_chars": 0,
     "retrieval.k": 1, "retrieval.candidates": 1, "retrieval.rrf_k": 0, "retrieval.dense_weight": 0,
     "retrieval.lexical_weight": 0, "retrieval.bridge_floor": 0, "retrieval.bridge_per_word": 0,
-    "retrieval.bridge_margin": 0,
+    "retrieval.bridge_margin": 0, "retrieval.sentence_weight": 0,
     "gate.max_question_chars": 1,
     "evidence.context_chars": 1, "evidence.window_chars": 1, "evidence.max_passages": 1,
     "evidence.seeds_per_chunk": 1, "evidence.coverage_weight": 0, "evidence.duplicate_overlap": 0,

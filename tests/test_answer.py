@@ -90,8 +90,9 @@ def test_a_figure_the_passage_does_not_hold_is_not_supported_by_it(assistant_wit
 
 def test_an_order_of_magnitude_no_passage_bears_out_is_not_supported(assistant_with):
     """"Plusieurs centaines de milliards" is not what a passage saying "plusieurs dizaines de milliards"
-    states, though the words match; "plusieurs dizaines" is."""
-    question = "À combien OpenAI est-elle valorisée ?"
+    states, though the words match; "plusieurs dizaines" is ("Aujourd'hui valorisée à plusieurs dizaines de
+    milliards de dollars", the passage the question's words reach)."""
+    question = "À combien OpenAI est-elle valorisée aujourd'hui ?"
     wrong = assistant_with(*["OpenAI est valorisée à plusieurs centaines de milliards de dollars."] * 3)
     refused = wrong.answer(question)
     assert refused.abstained and refused.reason is Reason.UNSUPPORTED
