@@ -8,9 +8,10 @@ the median search time, with the default settings and with the levers varied one
 budget (characters), window size, weight of the question-term coverage, a retrieval-rank prior, whether
 a chunk can offer several windows, how many retrieved chunks they are cut from, and the best-sentence
 ranking fused into retrieval; and the wider reading a rejected answer is asked again on
-(`RetrySettings.wide_*`: more chunks, longer windows, a larger budget). Sets: the seed gold set over the project's index, and a PIAF dev slice of
-the tune half by default (an index built in a temporary folder). The answer cannot be right when the
-evidence is not there, so this bounds answer accuracy and is quick to measure.
+(`RetrySettings.wide_*`: more chunks, longer windows, a larger budget). Sets: the seed gold set over the
+project's index, and a PIAF dev slice of the tune half by default (an index built in a temporary
+folder). The answer cannot be right when the evidence is not there, so this bounds answer accuracy and
+is quick to measure.
 """
 
 from __future__ import annotations

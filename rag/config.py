@@ -47,9 +47,9 @@ class RetrievalSettings:
     # sentence's cosine to the question (the index's sentence vectors; "MaxP"), adding
     # `sentence_weight / (rrf_k + rank)`, so that a chunk whose one sentence answers is not lost in its
     # whole-chunk vector; 0 = off. Chosen on the tune sets (2026-11-29, #30, Intel Xeon): evidence in the
-    # passages 0.775 -> 0.787 (gold set), 0.840 -> 0.850 (PIAF tune half) with 1.5 (bench/evidence.py; 1.0-2.0
-    # alike, 3.0 worse on the gold set); answers gold 74 -> 75, PIAF tune half 122 -> 124 (README, "A chunk
-    # ranked by its best sentence")
+    # passages 0.775 -> 0.787 (gold set), 0.840 -> 0.850 (PIAF tune half) with 1.5 (bench/evidence.py; in a
+    # first sweep by a throwaway script, 1.0-2.0 alike, 3.0 worse on the gold set); answers gold 74 -> 75, PIAF
+    # tune half 122 -> 124 (README, "A chunk ranked by its best sentence")
     sentence_weight: float = 1.5
 
 
