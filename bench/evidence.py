@@ -113,10 +113,10 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
         if v.get("wide"):
             variant, k = wide, r.wide_k
         weak = (v["wide_below"], wide, r.wide_k) if "wide_below" in v else None
-        retriever.settings = replace(settings.retrieval, sentence_weight=v.get("sentence",
-                                                                              settings.retrieval.sentence_weight))
-        recall, chars, retrieved, search_ms = evidence_recall(retriever, questions, variant, k, weak)
-        retriever.settings = settings.retrieval
+        searcher = Retriever(retriever.index, retriever.embedder,
+                             replace(settings.retrieval, sentence_weight=v.get("sentence",
+                                                                               settings.retrieval.sentence_weight)))
+        recall, chars, retrieved, search_ms = evidence_recall(searcher, questions, variant, k, weak)
         rows.append({"set": name, "variant": label, "evidence in passages": recall, "passage chars": chars,
                      "in the chunks they are cut from": retrieved, "search p50 ms": search_ms})
         print(table([rows[-1]]), flush=True)
