@@ -382,13 +382,17 @@ class Assistant:
 
     def _answer(self, question: str, language: str, verdict: Verdict, clock: _Clock,
                 attempts: list[_Attempt], index: Index) -> Answer:
-        text, sentences = verdict.text, verdict.sentences
+        text, sentences, passages = verdict.text, verdict.sentences, verdict.passages
         if not verdict.abstains:  # sources that disagree on what is asked are named, with their dates
             cited = {n for s in sentences for n in s.attributed}
             v = self.settings.verify
             common = index.lexical.common_terms(question, v.disagreement_common_share)
-            found = disagreement.find(question, verdict.passages, cited, text, v.disagreement_topic_share, common)
+            # a retry reads fewer passages (the best one alone): the first attempt's still count
+            read = attempts[0].verdict.passages if attempts else []
+            found, added = disagreement.across(question, verdict.passages, read, cited, text,
+                                               v.disagreement_topic_share, common)
             if found is not None:
+                passages = [*passages, *added]
                 said = found.sentence(language)
                 text, sentences = f"{text} {said}", [*sentences, Sentence(said, found.numbers(), 1.0, True,
                                                                           found.numbers())]
@@ -396,7 +400,7 @@ class Assistant:
             # "13 milliards of dollars", copied from a French passage, reads "13 billion dollars"
             text, sentences = english_figures(text), [replace(s, text=english_figures(s.text)) for s in sentences]
         return Answer(question, ABSTAIN[language] if verdict.abstains else text, language, verdict.abstains,
-                      sentences, verdict.passages, raw_text=verdict.raw,
+                      sentences, passages, raw_text=verdict.raw,
                       invalid_citations=verdict.invalid_citations, unsupported=verdict.unsupported,
                       completion_tokens=sum(a.stats.completion_tokens for a in attempts), timings=clock.timings,
                       reason=verdict.reason, attempts=len(attempts))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.answer_types import WORD_NUMBERS, AnswerType, expected_type
 from rag.chunking import sentence_texts
@@ -184,3 +184,24 @@ def find(question: str, passages: list[Passage], cited: set[int], answer: str = 
                 chosen.setdefault(c.key, c)
             return Disagreement(tuple(chosen.values()), asks_about(question))
     return None
+
+
+def across(question: str, answered: list[Passage], read: list[Passage], cited: set[int], answer: str = "",
+           min_topic_share: float = 0.5, common: frozenset[str] = frozenset()) -> tuple[Disagreement | None,
+                                                                                     list[Passage]]:
+    """`find` over every passage read for the question: the answer's (`answered`), then those of `read` (an
+    earlier attempt's) that it lacks. An answer asked again on its best passage alone still rests on one side
+    of what the first passages showed. Returns the disagreement and the passages it names that the answer
+    lacks, numbered after the answer's."""
+    shown = {(p.source_id, p.start, p.end) for p in answered}
+    extra = [p for p in read if (p.source_id, p.start, p.end) not in shown]
+    last = max((p.number for p in answered), default=0)
+    pool = [*answered, *(replace(p, number=last + i) for i, p in enumerate(extra, 1))]
+    found = find(question, pool, cited, answer, min_topic_share, common)
+    if found is None:
+        return None, []
+    renumber = {old: new for new, old in enumerate((n for n in found.numbers() if n > last), last + 1)}
+    claims = tuple(replace(c, passage=renumber.get(c.passage, c.passage)) for c in found.claims)
+    by_number = {p.number: p for p in pool}
+    added = [replace(by_number[old], number=new) for old, new in renumber.items()]
+    return Disagreement(claims, found.asks), added

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.disagreement import compares, find, values
+from rag.disagreement import across, compares, find, values
 from rag.answer_types import AnswerType
 from rag.evidence import Passage
 from rag.metadata import ArticleMeta
@@ -127,6 +127,55 @@ def test_the_answer_names_both_sides_with_their_dates(project):
     html = answer_html(answer, 1)
     assert html.count('class="rag-cite"') >= 3  # the inline [n] are links to the cards
 
+
+
+def test_the_first_attempts_passages_count_when_the_answer_came_from_fewer():
+    """Asked again on one passage, the answer still rests on one side of what the first passages showed:
+    the other side's passage is added, numbered after the answer's; one the answer has is not added twice."""
+    alone = passage(1, NEW.text, "a", "2025-07-29", "Bloomberg")
+    question = "Quelle est la valorisation d'OpenAI ?"
+    found, added = across(question, [alone], [OLD, NEW], cited={1}, answer="260 milliards de dollars")
+    assert found is not None and found.numbers() == [1, 2]
+    assert [(p.number, p.source_id) for p in added] == [(2, "b")]
+    assert "plusieurs dizaines de milliards de dollars selon [2]" in found.sentence()
+    assert across(question, [OLD, NEW], [OLD, NEW], cited={2}, answer="260 milliards")[1] == []
+    assert across(question, [alone], [NEW], cited={1}, answer="260 milliards") == (None, [])
+
+
+def test_an_answer_asked_again_on_one_passage_names_both_sides(project):
+    from fakes import FakeEmbedder, FakeLLM
+
+    from rag.answer import Assistant
+    from rag.build import build_settings_index
+    from rag.retrieval import Retriever
+    from rag.retry import BestPassageAlone, RetryPolicy
+    from rag.support import LexicalScorer
+
+    class EchoLLM(FakeLLM):
+        """A first answer the check rejects, then the first passage's words, cited."""
+
+        def stream(self, messages, max_tokens, temperature=0.0, stats=None):
+            given = messages[-1]["content"].split("Passages :\n[1] ")[-1].split("\n")[0]
+            self.replies = ["La météo sera belle demain [1]."] if not self.prompts else [f"{given} [1]"]
+            yield from super().stream(messages, max_tokens, temperature, stats)
+
+    (project.sources_path / "recent.md").write_text(
+        "---\ntitle: OpenAI lève des fonds\ndate: 2025-07-29\noutlet: Bloomberg\n---\n"
+        "La valorisation d'OpenAI atteint désormais 260 milliards de dollars, selon ses investisseurs.", "utf-8")
+    (project.sources_path / "ancien.md").write_text(
+        "---\ntitle: OpenAI, la start-up qui monte\ndate: 2023-01-10\noutlet: Le Journal\n---\n"
+        "La valorisation d'OpenAI atteint plusieurs dizaines de milliards de dollars, selon ses investisseurs.", "utf-8")
+    embedder = FakeEmbedder()
+    build_settings_index(project, embedder)
+    llm = EchoLLM()
+    assistant = Assistant(project, Retriever.open(project, embedder), llm, LexicalScorer(),
+                          policy=RetryPolicy([BestPassageAlone()], max_attempts=2))
+    answer = assistant.answer("Quelle est la valorisation d'OpenAI ?")
+    assert answer.attempts == 2 and not answer.abstained and llm.prompts[1].split("Passages :")[-1].count("\n[") == 1  # one passage
+    assert "Les sources divergent : 260 milliards de dollars selon [" in answer.text
+    assert "(Bloomberg, 29 juillet 2025)" in answer.text and "(Le Journal, 10 janvier 2023)" in answer.text
+    assert [p.number for p in answer.passages] == [1, 2] and answer.passages[0].source_id != answer.passages[1].source_id
+    assert sorted(answer.sentences[-1].attributed) == [1, 2]
 
 
 def test_a_sentence_holding_only_the_collections_own_words_does_not_speak_of_the_subject():
