@@ -98,14 +98,11 @@ def test_amounts_are_read_with_their_scale_and_dates_are_not_amounts():
         == [("un milliard de dollars", "1e+09"), ("two billion dollars", "2e+09")]
 
 
-def test_the_answer_names_both_sides_with_their_dates(project):
-    from fakes import FakeEmbedder, FakeLLM
+def _two_dated_sources(project):
+    """Two dated articles giving OpenAI's valuation differently, indexed with the fake embedder."""
+    from fakes import FakeEmbedder
 
-    from rag.answer import Assistant
     from rag.build import build_settings_index
-    from rag.html import answer_html
-    from rag.retrieval import Retriever
-    from rag.support import LexicalScorer
 
     (project.sources_path / "recent.md").write_text(
         "---\ntitle: OpenAI lève des fonds\ndate: 2025-07-29\noutlet: Bloomberg\n---\n"
@@ -115,6 +112,18 @@ def test_the_answer_names_both_sides_with_their_dates(project):
         "La valorisation d'OpenAI atteint plusieurs dizaines de milliards de dollars, selon ses investisseurs.", "utf-8")
     embedder = FakeEmbedder()
     build_settings_index(project, embedder)
+    return embedder
+
+
+def test_the_answer_names_both_sides_with_their_dates(project):
+    from fakes import FakeLLM
+
+    from rag.answer import Assistant
+    from rag.html import answer_html
+    from rag.retrieval import Retriever
+    from rag.support import LexicalScorer
+
+    embedder = _two_dated_sources(project)
     retriever = Retriever.open(project, embedder)
     passages_for = retriever.search("Quelle est la valorisation d'OpenAI ?", k=2)
     assert len(passages_for) == 2
@@ -143,10 +152,9 @@ def test_the_first_attempts_passages_count_when_the_answer_came_from_fewer():
 
 
 def test_an_answer_asked_again_on_one_passage_names_both_sides(project):
-    from fakes import FakeEmbedder, FakeLLM
+    from fakes import FakeLLM
 
     from rag.answer import Assistant
-    from rag.build import build_settings_index
     from rag.retrieval import Retriever
     from rag.retry import BestPassageAlone, RetryPolicy
     from rag.support import LexicalScorer
@@ -159,19 +167,13 @@ def test_an_answer_asked_again_on_one_passage_names_both_sides(project):
             self.replies = ["La météo sera belle demain [1]."] if not self.prompts else [f"{given} [1]"]
             yield from super().stream(messages, max_tokens, temperature, stats)
 
-    (project.sources_path / "recent.md").write_text(
-        "---\ntitle: OpenAI lève des fonds\ndate: 2025-07-29\noutlet: Bloomberg\n---\n"
-        "La valorisation d'OpenAI atteint désormais 260 milliards de dollars, selon ses investisseurs.", "utf-8")
-    (project.sources_path / "ancien.md").write_text(
-        "---\ntitle: OpenAI, la start-up qui monte\ndate: 2023-01-10\noutlet: Le Journal\n---\n"
-        "La valorisation d'OpenAI atteint plusieurs dizaines de milliards de dollars, selon ses investisseurs.", "utf-8")
-    embedder = FakeEmbedder()
-    build_settings_index(project, embedder)
+    embedder = _two_dated_sources(project)
     llm = EchoLLM()
     assistant = Assistant(project, Retriever.open(project, embedder), llm, LexicalScorer(),
                           policy=RetryPolicy([BestPassageAlone()], max_attempts=2))
     answer = assistant.answer("Quelle est la valorisation d'OpenAI ?")
-    assert answer.attempts == 2 and not answer.abstained and llm.prompts[1].split("Passages :")[-1].count("\n[") == 1  # one passage
+    assert answer.attempts == 2 and not answer.abstained
+    assert llm.prompts[1].split("Passages :")[-1].count("\n[") == 1  # asked again on one passage
     assert "Les sources divergent : 260 milliards de dollars selon [" in answer.text
     assert "(Bloomberg, 29 juillet 2025)" in answer.text and "(Le Journal, 10 janvier 2023)" in answer.text
     assert [p.number for p in answer.passages] == [1, 2] and answer.passages[0].source_id != answer.passages[1].source_id
