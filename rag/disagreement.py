@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from rag.answer_types import WORD_NUMBERS, AnswerType, expected_type
 from rag.chunking import sentence_texts
-from rag.evidence import Passage
+from rag.evidence import Passage, unread
 from rag.lexical import fold, question_terms, tokenize
 from rag.metadata import format_day
 
@@ -193,8 +193,7 @@ def across(question: str, answered: list[Passage], read: list[Passage], cited: s
     earlier attempt's) that it lacks. An answer asked again on its best passage alone still rests on one side
     of what the first passages showed. Returns the disagreement and the passages it names that the answer
     lacks, numbered after the answer's."""
-    shown = {(p.source_id, p.start, p.end) for p in answered}
-    extra = [p for p in read if (p.source_id, p.start, p.end) not in shown]
+    extra = unread(read, answered)
     last = max((p.number for p in answered), default=0)
     pool = [*answered, *(replace(p, number=last + i) for i, p in enumerate(extra, 1))]
     found = find(question, pool, cited, answer, min_topic_share, common)

@@ -52,6 +52,12 @@ class Passage:
     about: ArticleMeta = ArticleMeta()  # its article's headline, date, outlet, author, URL
 
 
+def unread(passages: list[Passage], read: list[Passage]) -> list[Passage]:
+    """The passages whose source span is not among `read`'s (their numbers aside)."""
+    seen = {(p.source_id, p.start, p.end) for p in read}
+    return [p for p in passages if (p.source_id, p.start, p.end) not in seen]
+
+
 @dataclass(frozen=True)
 class Window:
     """A candidate passage: whole sentences of one retrieved chunk around a seed sentence, scored by

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from rag.answer_types import answers_of, expected_type, question_gives
-from rag.evidence import Passage
+from rag.evidence import Passage, unread
 from rag.verify import Reason, Verdict
 
 
@@ -103,10 +103,7 @@ class WiderEvidence(Strategy):
     def passages(self, passages: list[Passage], verdict: Verdict,
                  wider: Callable[[], list[Passage]]) -> list[Passage] | None:
         chosen = wider()
-        seen = {(p.source_id, p.start, p.end) for p in passages}
-        if not any((p.source_id, p.start, p.end) not in seen for p in chosen):
-            return None
-        return chosen
+        return chosen if unread(chosen, passages) else None
 
 
 class RetryPolicy:
