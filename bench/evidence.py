@@ -58,6 +58,8 @@ VARIANTS = {
     # (`EvidenceSettings.overlapping`), or is skipped (before #29)
     "overlapping windows skipped": {"overlapping": "skip"},
     "overlapping windows joined": {"overlapping": "join"},
+    # an article's own question does not seed a window (`EvidenceSettings.question_seeds`, #32)
+    "no question seeds": {"question_seeds": False},
     # without the third ranking fused into retrieval, each candidate chunk's best sentence cosine
     # (`RetrievalSettings.sentence_weight`: 1.5 since #30; 0 = off, before)
     "no best-sentence ranking": {"sentence": 0.0},
@@ -107,7 +109,8 @@ def run(name: str, retriever: Retriever, questions, settings) -> list[dict]:
                           seeds_per_chunk=1 if v.get("single") else e.seeds_per_chunk,
                           strong_score=v.get("strong", e.strong_score), rank_weight=v.get("rank", e.rank_weight),
                           title_windows=v.get("titles", e.title_windows),
-                          overlapping=v.get("overlapping", e.overlapping))
+                          overlapping=v.get("overlapping", e.overlapping),
+                          question_seeds=v.get("question_seeds", e.question_seeds))
         k = v.get("k", settings.retrieval.k)
         wide = r.wide_reading(e)
         if v.get("wide"):

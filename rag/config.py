@@ -134,6 +134,15 @@ class EvidenceSettings:
     # ("join": 74 and 119), chosen on those; then the test splits once: seed test set 74 -> 72 (+0 -2, p = 0.5),
     # PIAF test half 91 -> 98 (+7 -0, p = 0.016) (README, "A window that overlaps a chosen one", 2026-11-29, #29)
     overlapping: str = "trim"
+    # False: a sentence of the article that is itself a question ("En quoi consiste le protocole d'entente ?",
+    # a FAQ's or a rhetorical one) does not seed a window: it asserts nothing, and it matches a question's
+    # embedding for being a question; it is still read beside the sentence that answers it when the window
+    # around that one takes it in; True = it seeds windows like any sentence (default). With False
+    # (2026-11-29, #32, Intel Xeon): evidence in the passages 0.787 -> 0.825 (gold set, bench/evidence.py),
+    # answers 75 -> 76 (+2 -1); the PIAF tune half's 200 readings unchanged (none of its questions' windows
+    # is seeded by a question); then the seed test set 74 -> 73 (+3 -4, evidence read 0.829 -> 0.816) and
+    # the PIAF test half 98 -> 98 (+1 -1): not adopted (README, "An article's own question as a seed")
+    question_seeds: bool = True
 
 
 @dataclass

@@ -162,7 +162,8 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
     """Candidate windows of one chunk: one per seed (several seeds per chunk, so that a chunk whose best
     window is taken by an overlapping chunk can still offer its next-best fact)."""
     out = []
-    for seed in sorted(range(len(sentences)), key=lambda i: -scores[i])[:s.seeds_per_chunk]:
+    seeds = [i for i in range(len(sentences)) if s.question_seeds or not is_question(sentences[i][2])]
+    for seed in sorted(seeds, key=lambda i: -scores[i])[:s.seeds_per_chunk]:
         lo, hi = _grow(sentences, scores, seed, s.window_chars)
         window = sentences[lo:hi + 1]
         variants = [window]
@@ -175,6 +176,11 @@ def _chunk_windows(hit: Hit, sentences: list[Span], cosines: list[float], scores
                            tuple(cosines[lo:lo + len(w)])) for w in variants
                    if s.title_windows or not is_title(w, hit))
     return out
+
+
+def is_question(sentence: str) -> bool:
+    """Is the sentence a question ("Pas de quoi s'inquiéter ?", "En quoi consiste le protocole ?")?"""
+    return sentence.rstrip(" »\"')").endswith("?")
 
 
 def _window(score: float, hit: Hit, spans: list[Span] | tuple[Span, ...], seed: int,

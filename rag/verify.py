@@ -38,7 +38,7 @@ from rag.answer_types import NOT_NAMES, WEB_ADDRESS, AnswerType, answers_of, ask
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
-from rag.evidence import Passage
+from rag.evidence import Passage, is_question
 from rag.language import detect_language, is_abstention, says_not_in_sources
 from rag.lexical import fold, question_terms, tokenize
 from rag.support import SupportScorer
@@ -236,7 +236,7 @@ def _headings(passage: Passage, index: "Index | None") -> list[str]:
 
 def asks(sentence: Sentence) -> bool:
     """Is the answer's sentence a question ("Pas de quoi s'inquiéter ?")? It asserts nothing."""
-    return sentence.text.rstrip(" »\"')").endswith("?")
+    return is_question(sentence.text)
 
 
 def restates(question: str, sentence: Sentence, passages: list[Passage], index: "Index | None" = None,

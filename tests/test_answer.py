@@ -388,13 +388,34 @@ def test_a_passage_ending_with_the_articles_own_question_keeps_its_answer(assist
                                "Les deux groupes s'affrontent sur un point central : quelle part du capital Zeta "
                                "devrait-il obtenir dans la future structure ? Les discussions oscillent entre 20 % "
                                "et 49 %. La suite parle de météo.", filler, question, "?")
-    asking = [p for p in select_passages(question, hits, EvidenceSettings(window_chars=80), index)
-              if "future structure ?" in p.text]
+    before = EvidenceSettings(window_chars=80)  # the question seeds a window (`question_seeds`, the default)
+    asking = [p for p in select_passages(question, hits, before, index) if "future structure ?" in p.text]
     assert asking and asking[0].text.endswith("future structure ?")  # the default: colons only
-    passages = select_passages(question, hits, EvidenceSettings(window_chars=80, complete_questions=True), index)
+    passages = select_passages(question, hits, replace(before, complete_questions=True), index)
     asking = [p for p in passages if "future structure ?" in p.text]
     assert asking and asking[0].text.endswith("Les discussions oscillent entre 20 % et 49 %.")
     assert _as_in_source(asking[0], index)
+
+
+def test_an_articles_own_question_seeds_no_window_without_question_seeds(assistant_with, seeded_project):
+    """A FAQ's question matches the reader's question for being a question, and asserts nothing. By default
+    it seeds a window of its own; with `question_seeds = False` (an option, measured and not adopted) it
+    does not, and the sentence that answers it is read instead (the question too, when the window around
+    the answer has room for it)."""
+    question = "En quoi consiste le protocole d'entente entre Zeta et Omega ?"
+    faq = "En quoi consiste le protocole d'entente entre Zeta et Omega ?"
+    hits, index = _one_article(assistant_with, seeded_project,
+                               f"Questions fréquentes. {faq} Il s'agit d'un accord préliminaire avant un contrat "
+                               "définitif. La suite parle de météo.", 0, question, "")
+    assert EvidenceSettings().question_seeds
+    texts = [p.text for p in select_passages(question, hits, EvidenceSettings(window_chars=70), index)]
+    assert faq in texts
+    texts = [p.text for p in select_passages(question, hits, EvidenceSettings(window_chars=70, question_seeds=False),
+                                             index)]
+    assert texts and not any(t.endswith("?") for t in texts)
+    assert any(t.startswith("Il s'agit d'un accord préliminaire") for t in texts)
+    roomy = [p.text for p in select_passages(question, hits, EvidenceSettings(question_seeds=False), index)]
+    assert any(f"{faq} Il s'agit d'un accord préliminaire" in t for t in roomy)
 
 
 def test_an_articles_title_line_alone_is_not_a_passage_without_title_windows(assistant_with, seeded_project):
