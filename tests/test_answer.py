@@ -403,7 +403,7 @@ def test_an_articles_own_question_seeds_no_window_without_question_seeds(assista
     does not, and the sentence that answers it is read instead (the question too, when the window around
     the answer has room for it)."""
     question = "En quoi consiste le protocole d'entente entre Zeta et Omega ?"
-    faq = "En quoi consiste le protocole d'entente entre Zeta et Omega ?"
+    faq = question  # the article asks it word for word
     hits, index = _one_article(assistant_with, seeded_project,
                                f"Questions fréquentes. {faq} Il s'agit d'un accord préliminaire avant un contrat "
                                "définitif. La suite parle de météo.", 0, question, "")
