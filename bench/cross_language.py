@@ -1,7 +1,8 @@
 """Questions asked in another language than the articles (English over French): does retrieval find
 the evidence, how much should the lexical side (a French BM25) count, does the model's French
 translation of the question help it, and do the question's words carried into French by the embedder
-(rag.term_bridge, the default) help it?
+(rag.term_bridge, the default) help it? Should a word the articles also hold as written ("contract") be
+one of the carried words (`bridge_own_words`)?
 
     python bench/cross_language.py [--split tune|test] [--articles 40] [--questions 200]
 
@@ -89,6 +90,10 @@ def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, i
         default = (floor, per_word) == (base.bridge_floor, base.bridge_per_word)
         rows.append(hit_row(label, f"words carried: floor {floor}, {per_word} per word" + " (default)" * default,
                             ranks))
+    retriever.settings = replace(base, bridge_own_words=not base.bridge_own_words)
+    ranks = [evidence_rank(retriever, text, spans) for text, spans in queries]
+    rows.append(hit_row(label, f"words carried as by default, the question's own words {'not ' * base.bridge_own_words}"
+                               "among them", ranks))
     retriever.settings = base
     return rows
 

@@ -43,6 +43,13 @@ class RetrievalSettings:
     bridge_floor: float | None = 0.92
     bridge_per_word: int = 2
     bridge_margin: float = 0.02
+    # False: a question's word that the collection also holds as written ("contract", in an English quote or a
+    # link) is not carried, as BM25 reads it from the question already, and it does not set the margin: its
+    # nearest other words are carried ("contrat", 0.969); True: it is carried like any word (default). With
+    # False (bench/cross_language.py, 2026-11-30, #33, Intel Xeon): hit@5 0.890 -> 0.880 on the PIAF tune half
+    # in English, 0.909 -> 0.909 on the gold set's English lines (hit@3 0.773 -> 0.818): not adopted (README,
+    # "A word the articles also hold as written")
+    bridge_own_words: bool = True
     # A third ranking fused in (hybrid mode): the candidates (both sides' top `candidates`) ranked by their best
     # sentence's cosine to the question (the index's sentence vectors; "MaxP"), adding
     # `sentence_weight / (rrf_k + rank)`, so that a chunk whose one sentence answers is not lost in its

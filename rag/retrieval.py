@@ -94,7 +94,8 @@ class Retriever:
         s, terms = self.settings, self.index.terms
         if s.bridge_floor is None or not s.bridge_per_word or terms is None:
             return query
-        carried = terms.carry(query, self.embedder, s.bridge_floor, s.bridge_per_word, s.bridge_margin)
+        carried = terms.carry(query, self.embedder, s.bridge_floor, s.bridge_per_word, s.bridge_margin,
+                              s.bridge_own_words)
         if carried:
             logger.info("words carried into %s: %s", terms.language, ", ".join(carried))
         return f"{query} {' '.join(carried)}" if carried else query

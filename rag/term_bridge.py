@@ -106,11 +106,13 @@ class TermBridge:
         return self.vectors.astype(np.float32)
 
     def carry(self, question: str, embedder: Embedder, floor: float, per_word: int = 2,
-              margin: float = 0.02) -> list[str]:
+              margin: float = 0.02, own_words: bool = True) -> list[str]:
         """The collection's words nearest to the content words of `question`, when it is written in
         another language than the collection: for each word, up to `per_word` of them whose cosine
         reaches `floor` and is within `margin` of the best. Nothing for a question in the collection's
-        language."""
+        language. `own_words` False: a word the collection also holds as written ("contract", in an English
+        quote or link) is not one of them, as the question already gives it to BM25; its nearest other words
+        are ("contrat", 0.969, which the word itself, 1.0, would have left outside the margin)."""
         if not self.words or detect_language(question) == self.language:
             return []
         asked = words_of(question)
@@ -118,7 +120,10 @@ class TermBridge:
             return []
         cosines = embedder.embed_queries(asked) @ self._matrix.T
         carried: list[str] = []
-        for row in cosines:
-            best = np.argsort(-row)[:per_word]
+        for word, row in zip(asked, cosines):
+            nearest = np.argsort(-row)[:per_word + 1]  # the word itself is among them at most once
+            best = [i for i in nearest if own_words or self.words[i] != word][:per_word]
+            if not best:
+                continue
             carried += [self.words[i] for i in best if row[i] >= floor and row[i] >= row[best[0]] - margin]
         return list(dict.fromkeys(carried))

@@ -24,7 +24,8 @@ class GlossEmbedder(FakeEmbedder):
     """Words of one meaning in both languages share an axis ("valuation", "valorisation", "valeur");
     any other word gets its own hashed direction. Records the words it embeds as queries."""
 
-    MEANINGS = {"valuation": 1, "valorisation": 1, "valeur": 1, "invest": 2, "investi": 2, "investissement": 2}
+    MEANINGS = {"valuation": 1, "valorisation": 1, "valeur": 1, "invest": 2, "investi": 2, "investissement": 2,
+                "contract": 3, "contrat": 3}
 
     def __init__(self) -> None:
         super().__init__(dim=64)
@@ -57,6 +58,22 @@ def test_an_english_questions_words_are_carried_to_the_articles_nearest_words():
     assert bridge.carry("What is the weather like?", embedder, floor=0.92) == []
     # names (both languages spell them alike) and function words are not carried
     assert words_of("What does OpenAI plan to reduce?") == ["plan", "reduce"]
+
+
+def test_a_word_the_articles_also_hold_as_written_is_carried_or_left_to_bm25_by_the_setting():
+    embedder = GlossEmbedder()
+    # an English word in the articles (a quote, a link) beside the French word of the same meaning
+    bridge = TermBridge.build(["Le contrat initial a été signé en 2019 (« the first contract »)."], embedder)
+    assert {"contract", "contrat"} <= set(bridge.words)
+    question = "When was the first contract signed?"
+    # by default the word itself is the nearest (1.0) and leaves "contrat" (0.96) outside the margin
+    assert "contrat" not in bridge.carry(question, embedder, floor=0.92)
+    assert "contract" in bridge.carry(question, embedder, floor=0.92)
+    # without the question's own words: the nearest other word, which BM25 could not read from the question
+    carried = bridge.carry(question, embedder, floor=0.92, own_words=False)
+    assert "contrat" in carried and "contract" not in carried
+    # a word whose only near word is itself carries nothing
+    assert "first" not in bridge.carry(question, embedder, floor=0.92, own_words=False)
 
 
 def test_words_embedded_by_the_previous_build_are_not_embedded_again():
