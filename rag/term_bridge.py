@@ -123,7 +123,5 @@ class TermBridge:
         for word, row in zip(asked, cosines):
             nearest = np.argsort(-row)[:per_word + 1]  # the word itself is among them at most once
             best = [i for i in nearest if own_words or self.words[i] != word][:per_word]
-            if not best:
-                continue
             carried += [self.words[i] for i in best if row[i] >= floor and row[i] >= row[best[0]] - margin]
         return list(dict.fromkeys(carried))

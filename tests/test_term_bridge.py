@@ -68,7 +68,7 @@ def test_a_word_the_articles_also_hold_as_written_is_carried_or_left_to_bm25_by_
     question = "When was the first contract signed?"
     # by default the word itself is the nearest (1.0) and leaves "contrat" (0.96) outside the margin
     assert "contrat" not in bridge.carry(question, embedder, floor=0.92)
-    assert "contract" in bridge.carry(question, embedder, floor=0.92)
+    assert {"contract", "first"} <= set(bridge.carry(question, embedder, floor=0.92))
     # without the question's own words: the nearest other word, which BM25 could not read from the question
     carried = bridge.carry(question, embedder, floor=0.92, own_words=False)
     assert "contrat" in carried and "contract" not in carried
