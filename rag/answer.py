@@ -211,7 +211,8 @@ class Assistant:
         self.verifier = verifier or Verifier(scorer, settings.verify)
         self.policy = policy or RetryPolicy(max_attempts=settings.retry.max_attempts,
                                             attributed_first=settings.retry.attributed_first,
-                                            wider_first=settings.retry.wider_first)
+                                            wider_first=settings.retry.wider_first,
+                                            whole_chunks=settings.retry.whole_chunks > 0)
         # one generation at a time on a llama.cpp context; as many as a server has parallel slots
         self._slots = threading.BoundedSemaphore(max(1, llm.concurrency))
 
@@ -303,10 +304,15 @@ class Assistant:
             self._remember(more[len(hits):], index)
             return select_passages(terms, more, r.wide_reading(self.settings.evidence), index, query_vector)
 
+        def whole() -> list[Passage]:
+            r = self.settings.retry
+            return select_passages(terms, hits[:r.whole_chunks], r.whole_reading(self.settings.evidence), index,
+                                   query_vector)
+
         first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)
         attempts = [first]
         verdict, tried = first.verdict, set()
-        while step := self.policy.next(verdict, first.verdict.passages, len(attempts), tried, wider):
+        while step := self.policy.next(verdict, first.verdict.passages, len(attempts), tried, wider, whole):
             strategy, chosen = step
             tried.add(strategy.name)
             clock.last = time.perf_counter()

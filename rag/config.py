@@ -212,6 +212,9 @@ class VerifySettings:
     name_spelling_ratio: float = 0.7
 
 
+WHOLE = 1_000_000  # characters: no chunk is longer
+
+
 @dataclass
 class RetrySettings:
     """A rejected answer is asked again (rag.retry): at most `max_attempts` generations per question.
@@ -234,6 +237,17 @@ class RetrySettings:
     # Gold set 67 -> 66 of 92 (+1 -2), PIAF tune half 118 -> 117 of 200 (+1 -2), 2026-11-28 #20: not
     # adopted (README, "A mixed answer from a retry; reading wider first; …")
     wider_first: bool = False
+    # a question every attempt refused is asked once more on its `whole_chunks` best retrieved chunks given
+    # whole (`WholeChunks`, one generation more than `max_attempts`); 0 = off (default). With 3: gold set +1
+    # right and one more unanswerable question answered, PIAF tune half +1 (2026-12-06 #34, measured on the
+    # refused questions alone with bench/refused_again.py): not adopted (README, "A last attempt on whole chunks")
+    whole_chunks: int = 0
+
+    def whole_reading(self, evidence: EvidenceSettings) -> EvidenceSettings:
+        """`evidence` for that attempt: windows as long as the chunks (every sentence a seed, so that a chunk
+        overlapping a chosen one still gives the rest of its text), at most `whole_chunks` of them."""
+        return dataclasses.replace(evidence, context_chars=WHOLE, window_chars=WHOLE, seeds_per_chunk=WHOLE,
+                                   max_passages=self.whole_chunks, strong_score=None)
 
     def wide_reading(self, evidence: EvidenceSettings) -> EvidenceSettings:
         """`evidence` widened for that attempt (never cut to a clear match's best passages)."""
@@ -361,7 +375,7 @@ MINIMUMS: dict[str, float] = {
     "verify.rare_term_share": 0, "verify.disagreement_topic_share": 0, "verify.reason_terms": 0,
     "verify.disagreement_common_share": 0,
     "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
-    "retry.wide_max_passages": 1,
+    "retry.wide_max_passages": 1, "retry.whole_chunks": 0,
     "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,
     "generation.prompt_lookup": 0, "generation.server_timeout": 0.1, "generation.server_parallel": 0,
 }

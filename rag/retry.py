@@ -20,6 +20,8 @@ from rag.answer_types import answers_of, expected_type, question_gives
 from rag.evidence import Passage, unread
 from rag.verify import Reason, Verdict
 
+Reading = Callable[[], list[Passage]]
+
 
 class Strategy(ABC):
     name: str
@@ -30,10 +32,10 @@ class Strategy(ABC):
         return verdict.reason in self.repairs
 
     @abstractmethod
-    def passages(self, passages: list[Passage], verdict: Verdict,
-                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
         """The passages for the next attempt (numbered from 1), or None when there is nothing to try.
-        `passages` are the first attempt's; `wider()` selects a wider reading of the same question."""
+        `passages` are the first attempt's; `wider()` selects a wider reading of the same question,
+        `whole()` its best retrieved chunks given whole."""
 
     def accepts(self, verdict: Verdict) -> bool:
         """Does the new attempt's verdict replace the current one? By default: only a clean answer."""
@@ -48,8 +50,7 @@ class BestPassageAlone(Strategy):
     name = "best_passage_alone"
     repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER, Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage], verdict: Verdict,
-                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
         if len(passages) < 2:
             return None
         return [replace(passages[-1], number=1)]
@@ -65,8 +66,7 @@ class AttributedPassageAlone(Strategy):
     name = "attributed_passage_alone"
     repairs = frozenset({Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage], verdict: Verdict,
-                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
         used = {n for s in verdict.sentences if s.supported for n in s.attributed}
         chosen = [p for p in passages[:-1] if {p.number} == used]  # the best passage (last) is not another
         return [replace(chosen[0], number=1)] if chosen else None
@@ -80,8 +80,7 @@ class PassageWithAskedType(Strategy):
     name = "passage_with_asked_type"
     repairs = frozenset({Reason.WRONG_TYPE})
 
-    def passages(self, passages: list[Passage], verdict: Verdict,
-                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
         asked = expected_type(verdict.question)
         if asked is None:
             return None
@@ -100,9 +99,24 @@ class WiderEvidence(Strategy):
     repairs = frozenset({Reason.MODEL_ABSTAINED, Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER,
                          Reason.WRONG_TYPE})
 
-    def passages(self, passages: list[Passage], verdict: Verdict,
-                 wider: Callable[[], list[Passage]]) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
         chosen = wider()
+        return chosen if unread(chosen, passages) else None
+
+
+class WholeChunks(Strategy):
+    """Every attempt so far was refused: ask once more on the best retrieved chunks given whole
+    (`RetrySettings.whole_chunks` of them, best last), as the naive baseline reads them, when they hold
+    text the first reading did not. The windows of the other readings are cut around the sentences that
+    match the question best, and lose a fact a chunk states in other words than the question's; the naive
+    baseline's whole chunks keep it. An option: it adds a generation to `max_attempts`, paid only by
+    questions that would otherwise be refused."""
+
+    name = "whole_chunks"
+    repairs = WiderEvidence.repairs
+
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+        chosen = whole()
         return chosen if unread(chosen, passages) else None
 
 
@@ -110,25 +124,29 @@ class RetryPolicy:
     """Chooses the next attempt from the current verdict; see the module docstring."""
 
     def __init__(self, strategies: list[Strategy] | None = None, max_attempts: int = 2,
-                 attributed_first: bool = False, wider_first: bool = False) -> None:
+                 attributed_first: bool = False, wider_first: bool = False, whole_chunks: bool = False) -> None:
+        """`whole_chunks`: `WholeChunks` comes last, with one more attempt than `max_attempts` for it."""
         if strategies is None:
             strategies = [BestPassageAlone(), PassageWithAskedType(), WiderEvidence()]
             if wider_first:
                 strategies.insert(0, strategies.pop())
             if attributed_first:
                 strategies.insert(0, AttributedPassageAlone())
+            if whole_chunks:
+                strategies.append(WholeChunks())
+                max_attempts += 1
         self.strategies = strategies
         self.max_attempts = max_attempts
 
     def next(self, verdict: Verdict, passages: list[Passage], attempts: int, tried: set[str],
-             wider: Callable[[], list[Passage]]) -> tuple[Strategy, list[Passage]] | None:
+             wider: Reading, whole: Reading = list) -> tuple[Strategy, list[Passage]] | None:
         """The strategy to try after `attempts` generations and the passages it gives, or None."""
         if attempts >= self.max_attempts:
             return None
         for strategy in self.strategies:
             if strategy.name in tried or not strategy.applies(verdict):
                 continue
-            chosen = strategy.passages(passages, verdict, wider)
+            chosen = strategy.passages(passages, verdict, wider, whole)
             if chosen:
                 return strategy, chosen
         return None

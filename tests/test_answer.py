@@ -169,6 +169,27 @@ def test_the_model_saying_it_does_not_know_is_asked_again_once_on_wider_evidence
     assert refused.abstained and refused.reason is Reason.MODEL_ABSTAINED and len(again.llm.prompts) == 2
 
 
+def test_a_question_every_attempt_refused_is_asked_on_whole_chunks_only_with_whole_chunks(assistant_with,
+                                                                                          seeded_project):
+    """`retry.whole_chunks` (off by default): a question the model found nothing for in the first reading
+    nor in the wider one is asked once more on its best retrieved chunks given whole, a generation more than
+    `max_attempts`; without it the refusal stands after two generations."""
+    question = "Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"
+    replies = ("Je ne sais pas.", "Je ne sais pas.", "Microsoft a injecté 1 milliard de dollars [1].")
+    refused = assistant_with(*replies)
+    assert refused.answer(question).abstained and len(refused.llm.prompts) == 2
+
+    seeded_project.retry.whole_chunks = 2
+    a = assistant_with(*replies)
+    result = a.answer(question)
+    assert len(a.llm.prompts) == 3 and result.attempts == 3
+    best = a.retriever.search(question, k=1)[0].chunk.text
+    given = _passages_given(a.llm.prompts[2])
+    assert " ".join(best.split()) in given, "the best chunk is read whole"
+    assert given.count("\n[") == 2, "two chunks, two passages"
+    assert not result.abstained and "1 milliard" in result.passages[result.sentences[0].attributed[0] - 1].text
+
+
 def test_the_model_saying_it_does_not_know_is_an_abstention(assistant_with):
     result = assistant_with("Je ne sais pas d'après les sources.").answer("Quel est le salaire de Sam Altman ?")
     assert result.abstained and result.reason is Reason.MODEL_ABSTAINED
