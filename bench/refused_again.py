@@ -90,8 +90,8 @@ def main() -> None:
     print(table(rows))
     for k, v in sorted(moves.items()):
         print(f"{k}: {v}")
-    save(f"refused_again-{args.report.stem}", {"report": str(args.report), "whole_chunks": args.whole_chunks, "rows": rows,
-                           "moves": dict(moves)})
+    save(f"refused_again-{args.report.stem}",
+         {"report": str(args.report), "whole_chunks": args.whole_chunks, "rows": rows, "moves": dict(moves)})
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ class Strategy(ABC):
         return verdict.reason in self.repairs
 
     @abstractmethod
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         """The passages for the next attempt (numbered from 1), or None when there is nothing to try.
         `passages` are the first attempt's; `wider()` selects a wider reading of the same question,
         `whole()` its best retrieved chunks given whole."""
@@ -50,7 +51,8 @@ class BestPassageAlone(Strategy):
     name = "best_passage_alone"
     repairs = frozenset({Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER, Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         if len(passages) < 2:
             return None
         return [replace(passages[-1], number=1)]
@@ -66,7 +68,8 @@ class AttributedPassageAlone(Strategy):
     name = "attributed_passage_alone"
     repairs = frozenset({Reason.MIXED_PASSAGES})
 
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         used = {n for s in verdict.sentences if s.supported for n in s.attributed}
         chosen = [p for p in passages[:-1] if {p.number} == used]  # the best passage (last) is not another
         return [replace(chosen[0], number=1)] if chosen else None
@@ -80,7 +83,8 @@ class PassageWithAskedType(Strategy):
     name = "passage_with_asked_type"
     repairs = frozenset({Reason.WRONG_TYPE})
 
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         asked = expected_type(verdict.question)
         if asked is None:
             return None
@@ -99,7 +103,8 @@ class WiderEvidence(Strategy):
     repairs = frozenset({Reason.MODEL_ABSTAINED, Reason.UNSUPPORTED, Reason.UNRESPONSIVE, Reason.NOT_AN_ANSWER,
                          Reason.WRONG_TYPE})
 
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         chosen = wider()
         return chosen if unread(chosen, passages) else None
 
@@ -115,7 +120,8 @@ class WholeChunks(Strategy):
     name = "whole_chunks"
     repairs = WiderEvidence.repairs
 
-    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading, whole: Reading) -> list[Passage] | None:
+    def passages(self, passages: list[Passage], verdict: Verdict, wider: Reading,
+                 whole: Reading) -> list[Passage] | None:
         chosen = whole()
         return chosen if unread(chosen, passages) else None
 
