@@ -31,7 +31,6 @@ from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import load_gold, run  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
-from rag.retry import RetryPolicy  # noqa: E402
 from rag.support import get_scorer  # noqa: E402
 
 
@@ -70,12 +69,9 @@ def main() -> None:
               f"({len(leads)} lead questions of follow-ups with them)")
         llm = open_llm(settings)
         scorer = get_scorer("lexical", embedder, llm, settings.verify)
-        r = settings.retry
         default = Assistant(settings, retriever, llm, scorer)
-        option_settings = replace(settings, retry=replace(r, whole_chunks=args.whole_chunks))
-        option = Assistant(option_settings, retriever, llm, scorer,
-                           RetryPolicy(max_attempts=r.max_attempts, attributed_first=r.attributed_first,
-                                       wider_first=r.wider_first, whole_chunks=True))
+        option_settings = replace(settings, retry=replace(settings.retry, whole_chunks=args.whole_chunks))
+        option = Assistant(option_settings, retriever, llm, scorer)  # its policy has WholeChunks from the settings
         before = {x.id: x for x in run(default, asked, scorer)}
         after = {x.id: x for x in run(option, asked, scorer)}
     rows, moves = [], Counter()

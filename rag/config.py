@@ -212,7 +212,7 @@ class VerifySettings:
     name_spelling_ratio: float = 0.7
 
 
-WHOLE = 1_000_000  # characters: no chunk is longer
+WHOLE = 1_000_000  # no chunk is longer (in characters) or holds more sentences: a bound that never binds
 
 
 @dataclass
