@@ -273,6 +273,12 @@ class GenerationSettings:
     # a LoRA adapter (GGUF) applied to the in-process model: a path, relative to the home or the models
     # folder; "" = none. bench/finetune.py trains one on PIAF tune-half prompts (README, "Training the reader")
     adapter: str = ""
+    # how much of the previous prompt's KV cache a prompt reuses (rag.llm.llamacpp): "longest" = any prefix
+    # the previous prompt shares; "conversation" = only the messages before the last one, so that the last is
+    # evaluated from the same position whatever was asked before. `python bench/determinism.py` (40 gold and
+    # 60 PIAF tune-half prompts, 2026-12-06 #35): the same replies in both orders with either: not adopted
+    # (README, "Does the question asked before change the answer?")
+    prefix_cache: str = "longest"
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts
     # (else the server's own tokenizer endpoint); requests it runs at once (0 = ask the server)
@@ -382,20 +388,27 @@ MINIMUMS: dict[str, float] = {
 
 
 OVERLAPPING = ("skip", "trim", "join")  # EvidenceSettings.overlapping
+PREFIX_CACHE = ("conversation", "longest")  # GenerationSettings.prefix_cache
+CHOICES = {"evidence.overlapping": OVERLAPPING, "generation.prefix_cache": PREFIX_CACHE}
+
+
+def _setting(settings: Settings, name: str) -> object:
+    obj: object = settings
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def check_ranges(settings: Settings) -> None:
-    """A `SettingsError` naming the first setting below its minimum (`MINIMUMS`), an unknown
-    `evidence.overlapping`, a port past 65535, or a chunk overlap not smaller than the chunk."""
+    """A `SettingsError` naming the first setting below its minimum (`MINIMUMS`), a word setting with an
+    unknown value (`CHOICES`), a port past 65535, or a chunk overlap not smaller than the chunk."""
     for name, minimum in MINIMUMS.items():
-        obj: object = settings
-        for part in name.split("."):
-            obj = getattr(obj, part)
+        obj = _setting(settings, name)
         if obj is not None and obj < minimum:  # type: ignore[operator]
             raise SettingsError(f"{name} = {obj}: it must be at least {minimum:g}")
-    if settings.evidence.overlapping not in OVERLAPPING:
-        raise SettingsError(f"evidence.overlapping = {settings.evidence.overlapping!r}: use one of "
-                            f"{', '.join(OVERLAPPING)}")
+    for name, choices in CHOICES.items():
+        if (obj := _setting(settings, name)) not in choices:
+            raise SettingsError(f"{name} = {obj!r}: use one of {', '.join(choices)}")
     if settings.ui_port > 65535:
         raise SettingsError(f"ui_port = {settings.ui_port}: a port is at most 65535")
     if settings.chunk.overlap_chars >= settings.chunk.max_chars:

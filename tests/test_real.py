@@ -104,6 +104,36 @@ def test_warming_up_puts_the_prompt_prefix_in_the_cache_before_the_first_questio
     assert prefix > 150 and result.cached_tokens >= prefix - 5
 
 
+def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_asked_to(assistant):
+    """generation.prefix_cache "conversation": a prompt that shares more than its first messages with the
+    previous one still evaluates its last message whole, from the same position whatever was asked before;
+    "longest" (the default) reuses all it shares."""
+    from rag.llm import GenerationStats
+
+    llm = assistant.llm
+    passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
+
+    def ask(question: str) -> tuple[int, int]:
+        """Tokens reused from the cache, and the tokens before the prompt's last message."""
+        stats = GenerationStats()
+        messages = [{"role": "system", "content": "Réponds en une phrase."},
+                    {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
+        "".join(llm.stream(messages, 4, 0.0, stats))
+        return stats.cached_tokens, llm.conversation_tokens(messages)
+
+    assert llm.prefix_cache == "longest"
+    ask("Combien Microsoft a-t-il investi ?")
+    cached, reusable = ask("En quelle année Microsoft a-t-il investi ?")
+    assert cached > reusable + 80  # the eight repeated passage sentences
+    try:
+        llm.prefix_cache = "conversation"
+        ask("Combien Microsoft a-t-il investi ?")
+        cached, reusable = ask("En quelle année Microsoft a-t-il investi ?")
+        assert 5 < reusable < 40 and cached == reusable
+    finally:
+        llm.prefix_cache = "longest"
+
+
 def test_each_generated_token_records_how_sure_the_model_was_without_changing_the_text(assistant):
     from rag.llm import GenerationStats
 

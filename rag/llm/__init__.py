@@ -38,7 +38,7 @@ def open_llm(settings: "Settings") -> LLM:
         return ServerLLM(g.model, g.n_ctx, g.server_timeout, counter, g.server_parallel)
     adapter = resolve_adapter(g.adapter, settings.models_path, settings.home) if g.adapter else None
     return LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
-                       g.prompt_lookup, flash_attn=g.flash_attn, adapter=adapter)
+                       g.prompt_lookup, flash_attn=g.flash_attn, adapter=adapter, prefix_cache=g.prefix_cache)
 
 
 def parallel_requests(settings: "Settings") -> int:

@@ -1,0 +1,127 @@
+"""Does a question get the same answer whatever was asked before it?
+
+    python bench/determinism.py [--questions 40] [--set eval/gold_fr.jsonl]
+    python bench/determinism.py --squad PIAF.json --split tune [--articles 40] [--questions 60]
+
+The answer path builds the first-attempt prompt of each of the set's first `--questions` questions (with
+a stand-in model that records the prompts and answers none, so no retry prompt is made from a real
+reply). Then, for each `generation.prefix_cache` mode, a freshly loaded model generates those prompts
+greedily in the set's order, then again in reverse order. A prompt whose two replies differ got a
+different answer only because of what was asked before it. Prints the machine line and, per mode: the
+prompts whose replies differ, the prompt tokens evaluated (not reused from the KV cache) per reply, the
+median time per reply, and each mode's time against the default's in this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PIAF, ROOT, machine_line, piaf_half, save, table  # noqa: E402
+
+from rag.answer import Assistant  # noqa: E402
+from rag.config import PREFIX_CACHE, load_settings  # noqa: E402
+from rag.embedders import get_embedder  # noqa: E402
+from rag.evaluation import load_gold  # noqa: E402
+from rag.language import ABSTAIN  # noqa: E402
+from rag.llm.base import LLM, GenerationStats, Messages  # noqa: E402
+from rag.llm.llamacpp import LlamaCppLLM  # noqa: E402
+from rag.models import resolve_model  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
+from rag.support import get_scorer  # noqa: E402
+
+
+class PromptRecorder(LLM):
+    """Counts tokens with the real model's tokenizer; records each prompt it is asked and knows nothing."""
+
+    def __init__(self, counter: LLM) -> None:
+        self.counter, self.name, self.n_ctx = counter, counter.name, counter.n_ctx
+        self.prompts: list[Messages] = []
+
+    def prompt_tokens(self, messages: Messages) -> int:
+        return self.counter.prompt_tokens(messages)
+
+    def stream(self, messages: Messages, max_tokens: int, temperature: float = 0.0,
+               stats: GenerationStats | None = None) -> Iterator[str]:
+        self.prompts.append(messages)
+        yield ABSTAIN["fr"]
+
+
+def first_prompts(settings, embedder, retriever: Retriever, questions: list[str]) -> list[Messages]:
+    counter = LlamaCppLLM(resolve_model(settings.generation.model, settings.models_path, settings.home),
+                          settings.generation.n_ctx, vocab_only=True)
+    recorder = PromptRecorder(counter)
+    assistant = Assistant(settings, retriever, recorder, get_scorer("lexical", embedder, recorder, settings.verify))
+    prompts = []
+    for question in questions:
+        recorder.prompts.clear()
+        assistant.answer(question)
+        if recorder.prompts:  # none when retrieval found nothing, or the metadata answered
+            prompts.append(recorder.prompts[0])
+    return prompts
+
+
+def generate(llm: LlamaCppLLM, prompts: list[Messages], order: list[int], max_tokens: int) -> dict[int, dict]:
+    out = {}
+    for i in order:
+        stats = GenerationStats()
+        start = time.perf_counter()
+        text = "".join(llm.stream(prompts[i], max_tokens, 0.0, stats))
+        out[i] = {"text": text, "evaluated": stats.prompt_tokens - stats.cached_tokens,
+                  "s": time.perf_counter() - start}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", type=Path, default=ROOT / "eval" / "gold_fr.jsonl")
+    ap.add_argument("--questions", type=int, default=40)
+    ap.add_argument("--squad", type=Path, help=f"a SQuAD-layout file, e.g. {PIAF}")
+    ap.add_argument("--split", choices=["tune", "test"], default="tune")
+    ap.add_argument("--articles", type=int, default=40)
+    args = ap.parse_args()
+    settings = load_settings(ROOT)
+    g = settings.generation
+    embedder = get_embedder(settings.embedder)
+    halves = piaf_half(settings, embedder, args.articles, args.questions, args.split, args.squad) if args.squad \
+        else nullcontext((load_gold(args.set)[0][:args.questions], Retriever.open(settings, embedder)))
+    with halves as (questions, retriever):
+        prompts = first_prompts(settings, embedder, retriever, [q.question for q in questions])
+    asked = f"{args.squad.name} ({args.split} half)" if args.squad else args.set.name
+    print(machine_line())
+    print(f"{len(prompts)} first-attempt prompts from {asked}; each mode: a fresh model, the prompts in order, "
+          "then in reverse order")
+    order = list(range(len(prompts)))
+    rows, runs = [], {}
+    for mode in (g.prefix_cache, *(m for m in PREFIX_CACHE if m != g.prefix_cache)):
+        llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
+                          g.prompt_lookup, flash_attn=g.flash_attn, prefix_cache=mode)
+        forward = generate(llm, prompts, order, g.max_tokens)
+        backward = generate(llm, prompts, order[::-1], g.max_tokens)
+        del llm
+        differ = [i for i in order if forward[i]["text"] != backward[i]["text"]]
+        replies = [*forward.values(), *backward.values()]
+        runs[mode] = {"differ": differ, "forward": forward, "backward": backward}
+        rows.append({"prefix_cache": mode + (" (default)" if mode == g.prefix_cache else ""),
+                     "replies that differ": f"{len(differ)}/{len(prompts)}",
+                     "evaluated tokens / reply": round(statistics.mean(r["evaluated"] for r in replies)),
+                     "p50 s": round(statistics.median(r["s"] for r in replies), 2),
+                     "total s": round(sum(r["s"] for r in replies), 1)})
+    for row in rows:
+        row["time vs default"] = round(row["total s"] / rows[0]["total s"], 2)
+    print(table(rows))
+    for mode, run in runs.items():
+        if run["differ"]:
+            print(f"{mode}: prompts whose replies differ: {', '.join(str(i + 1) for i in run['differ'])}")
+    save("determinism" + ("-piaf" if args.squad else ""), {"set": asked, "questions": len(prompts), "rows": rows,
+                         "differ": {m: r["differ"] for m, r in runs.items()}})
+
+
+if __name__ == "__main__":
+    main()
