@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +31,7 @@ from rag.config import PREFIX_CACHE, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import load_gold  # noqa: E402
 from rag.language import ABSTAIN  # noqa: E402
+from rag.llm import open_llm  # noqa: E402
 from rag.llm.base import LLM, GenerationStats, Messages  # noqa: E402
 from rag.llm.llamacpp import LlamaCppLLM  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
@@ -67,7 +69,7 @@ def first_prompts(settings, embedder, retriever: Retriever, questions: list[str]
     return prompts
 
 
-def generate(llm: LlamaCppLLM, prompts: list[Messages], order: list[int], max_tokens: int) -> dict[int, dict]:
+def generate(llm: LLM, prompts: list[Messages], order: list[int], max_tokens: int) -> dict[int, dict]:
     out = {}
     for i in order:
         stats = GenerationStats()
@@ -98,16 +100,14 @@ def main() -> None:
     print(f"{len(prompts)} first-attempt prompts from {asked}; each mode: a fresh model, the prompts in order, "
           "then in reverse order")
     order = list(range(len(prompts)))
-    rows, runs = [], {}
+    rows, differs = [], {}
     for mode in (g.prefix_cache, *(m for m in PREFIX_CACHE if m != g.prefix_cache)):
-        llm = LlamaCppLLM(resolve_model(g.model, settings.models_path, settings.home), g.n_ctx, g.n_threads,
-                          g.prompt_lookup, flash_attn=g.flash_attn, prefix_cache=mode)
+        llm = open_llm(replace(settings, generation=replace(g, prefix_cache=mode)))
         forward = generate(llm, prompts, order, g.max_tokens)
         backward = generate(llm, prompts, order[::-1], g.max_tokens)
         del llm
-        differ = [i for i in order if forward[i]["text"] != backward[i]["text"]]
+        differ = differs[mode] = [i for i in order if forward[i]["text"] != backward[i]["text"]]
         replies = [*forward.values(), *backward.values()]
-        runs[mode] = {"differ": differ, "forward": forward, "backward": backward}
         rows.append({"prefix_cache": mode + (" (default)" if mode == g.prefix_cache else ""),
                      "replies that differ": f"{len(differ)}/{len(prompts)}",
                      "evaluated tokens / reply": round(statistics.mean(r["evaluated"] for r in replies)),
@@ -116,11 +116,11 @@ def main() -> None:
     for row in rows:
         row["time vs default"] = round(row["total s"] / rows[0]["total s"], 2)
     print(table(rows))
-    for mode, run in runs.items():
-        if run["differ"]:
-            print(f"{mode}: prompts whose replies differ: {', '.join(str(i + 1) for i in run['differ'])}")
+    for mode, differ in differs.items():
+        if differ:
+            print(f"{mode}: prompts whose replies differ: {', '.join(str(i + 1) for i in differ)}")
     save("determinism" + ("-piaf" if args.squad else ""), {"set": asked, "questions": len(prompts), "rows": rows,
-                         "differ": {m: r["differ"] for m, r in runs.items()}})
+                                                           "differ": differs})
 
 
 if __name__ == "__main__":
