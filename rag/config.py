@@ -276,8 +276,9 @@ class GenerationSettings:
     # how much of the previous prompt's KV cache a prompt reuses (rag.llm.llamacpp): "longest" = any prefix
     # the previous prompt shares; "conversation" = only the messages before the last one, so that the last is
     # evaluated from the same position whatever was asked before. `python bench/determinism.py` (40 gold and
-    # 60 PIAF tune-half prompts, 2026-12-06 #35): the same replies in both orders with either: not adopted
-    # (README, "Does the question asked before change the answer?")
+    # 60 PIAF tune-half prompts, 2026-12-06 #35): the same replies in both orders with either: not adopted.
+    # A 3-prompt run then saw "longest" change the reply to a prompt asked twice in a row (1 case, not yet
+    # measured further; README, "Does the question asked before change the answer?")
     prefix_cache: str = "longest"
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts

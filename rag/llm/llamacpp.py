@@ -30,7 +30,9 @@ class LlamaCppLLM(LLM):
     longest prefix the previous call happens to share; "conversation" reuses at most the messages before the
     last one, which every answer's prompt shares, so that the last message is always evaluated from the
     same position whatever was asked before. Measured by `python bench/determinism.py`: greedy replies to
-    100 prompts asked in two orders were the same in both modes, so the option is not the default."""
+    100 prompts asked in two orders were the same in both modes, so the option is not the default; but in a
+    3-prompt run, one prompt asked twice in a row (its whole prompt in the cache, only its last token
+    evaluated again) got another reply with "longest" (README, "Does the question asked before…")."""
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
                  vocab_only: bool = False, flash_attn: bool = False, adapter: Path | None = None,
