@@ -274,11 +274,11 @@ class GenerationSettings:
     # folder; "" = none. bench/finetune.py trains one on PIAF tune-half prompts (README, "Training the reader")
     adapter: str = ""
     # how much of the previous prompt's KV cache a prompt reuses (rag.llm.llamacpp): "longest" = any prefix
-    # the previous prompt shares; "conversation" = only the messages before the last one, so that the last is
-    # evaluated from the same position whatever was asked before. `python bench/determinism.py` (40 gold and
-    # 60 PIAF tune-half prompts, 2026-12-06 #35): the same replies in both orders with either: not adopted.
-    # A 3-prompt run then saw "longest" change the reply to a prompt asked twice in a row (1 case, not yet
-    # measured further; README, "Does the question asked before change the answer?")
+    # the previous prompt shares; "conversation" = only the messages before the last one (evaluated alone
+    # when not cached), so that a reply does not depend on what was asked before. `python bench/determinism.py`
+    # (40 gold prompts, 2026-12-07 #36, AMD EPYC with AVX-512): "longest" 4/40 replies differ between a cold
+    # and a warm cache and 2/40 change when asked twice in a row; "conversation" 0/40. Not adopted: its time
+    # was 1.14x in that run, above the 1.05x written before it (README, "Does the question asked before…")
     prefix_cache: str = "longest"
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts

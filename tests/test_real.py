@@ -106,30 +106,36 @@ def test_warming_up_puts_the_prompt_prefix_in_the_cache_before_the_first_questio
 
 def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_asked_to(assistant):
     """generation.prefix_cache "conversation": a prompt that shares more than its first messages with the
-    previous one still evaluates its last message whole, from the same position whatever was asked before;
-    "longest" (the default) reuses all it shares."""
+    previous one still evaluates its last message whole, from the same position whatever was asked before,
+    so its greedy reply is the one a fresh process (`forget`: nothing reused) gives; "longest" (the default)
+    reuses all it shares."""
     from rag.llm import GenerationStats
 
     llm = assistant.llm
     passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
 
-    def ask(question: str) -> tuple[int, int]:
-        """Tokens reused from the cache, and the tokens before the prompt's last message."""
+    def ask(question: str) -> tuple[int, int, str]:
+        """Tokens reused from the cache, the tokens before the prompt's last message, and the reply."""
         stats = GenerationStats()
         messages = [{"role": "system", "content": "Réponds en une phrase."},
                     {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
-        "".join(llm.stream(messages, 4, 0.0, stats))
-        return stats.cached_tokens, llm.conversation_tokens(messages)
+        reply = "".join(llm.stream(messages, 8, 0.0, stats))
+        return stats.cached_tokens, llm.conversation_tokens(messages), reply
 
     assert llm.prefix_cache == "longest"
     ask("Combien Microsoft a-t-il investi ?")
-    cached, reusable = ask("En quelle année Microsoft a-t-il investi ?")
+    cached, reusable, _ = ask("En quelle année Microsoft a-t-il investi ?")
     assert cached > reusable + 80  # the eight repeated passage sentences
     try:
         llm.prefix_cache = "conversation"
+        llm.forget()
+        cached, reusable, cold = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached == 0 and 5 < reusable < 40 and cold
         ask("Combien Microsoft a-t-il investi ?")
-        cached, reusable = ask("En quelle année Microsoft a-t-il investi ?")
-        assert 5 < reusable < 40 and cached == reusable
+        cached, reusable, warm = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached == reusable and warm == cold
+        cached, reusable, again = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached == reusable and again == cold
     finally:
         llm.prefix_cache = "longest"
 
