@@ -2,6 +2,7 @@
 
     python bench/determinism.py [--questions 40] [--set eval/gold_fr.jsonl]
     python bench/determinism.py --squad PIAF.json --split tune [--articles 40] [--questions 60]
+    python bench/determinism.py --alternate 2 [--modes aligned] [--questions 40] [--set eval/gold_fr.jsonl]
 
 The answer path builds the first-attempt prompt of each of the set's first `--questions` questions (with
 a stand-in model that records the prompts and answers none, so no retry prompt is made from a real
@@ -14,6 +15,13 @@ A reply that differs from the cold one changed only because of what was asked be
 machine line and, per mode: the replies that differ from the cold reference in each pass, the prompt tokens
 evaluated (not reused from the KV cache) per warm reply, the median time per warm reply, and the in-order
 pass's time against the default's in this same run.
+
+With `--alternate N`, only the time question, on the whole answer path (retrieval, the checks and their
+retries, as `rag eval` runs it): N rounds over the set's first `--questions` questions, the modes' passes
+alternated (the default, then the others, then the other way round) so that a machine getting slower or
+faster during the run weighs on all alike, each pass with a freshly loaded model. Prints each pass's summed
+answer time and right answers, each round's ratios and the pooled ratio of each other mode's time to the
+default's.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from _common import PIAF, ROOT, machine_line, piaf_half, save, table  # noqa: E4
 from rag.answer import Assistant  # noqa: E402
 from rag.config import PREFIX_CACHE, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import load_gold  # noqa: E402
+from rag.evaluation import evaluate_gold, load_gold  # noqa: E402
 from rag.language import ABSTAIN  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.llm.base import LLM, GenerationStats, Messages  # noqa: E402
@@ -101,6 +109,45 @@ def passes(llm: LlamaCppLLM, prompts: list[Messages], max_tokens: int) -> dict[s
             "reversed": generate(llm, prompts, order[::-1], max_tokens)}
 
 
+def alternate(settings, embedder, gold: Path, questions: int, rounds: int, modes: list[str]) -> None:
+    """The whole answer path over the first `questions` of `gold`, the prefix-cache modes alternated."""
+    g = settings.generation
+    order = [g.prefix_cache, *(m for m in modes if m != g.prefix_cache)]
+    retriever = Retriever.open(settings, embedder)
+    print(machine_line())
+    print(f"the first {questions} questions of {gold.name} through the answer path; {rounds} rounds, passes "
+          f"alternated ({', '.join(order)}, then the other way round, …), each a fresh model")
+    rows: list[dict] = []
+    for r in range(rounds):
+        for mode in (order if r % 2 == 0 else order[::-1]):
+            mode_settings = replace(settings, generation=replace(g, prefix_cache=mode))
+            llm = open_llm(mode_settings)
+            if not isinstance(llm, LlamaCppLLM):
+                sys.exit("bench/determinism.py measures the in-process model's KV cache; "
+                         "generation.model names a server")
+            assistant = Assistant(mode_settings, retriever, llm, get_scorer("lexical", embedder, llm,
+                                                                             settings.verify))
+            results = evaluate_gold(assistant, gold, assistant.scorer, limit=questions).results
+            del assistant, llm
+            rows.append({"round": r + 1, "prefix_cache": mode, "questions": len(results),
+                         "right": sum((q.alias_hit and not q.abstained) if q.answerable else q.abstained
+                                      for q in results),
+                         "answer s": round(sum(q.total_ms for q in results) / 1000, 1),
+                         "p50 s": round(statistics.median(q.total_ms for q in results) / 1000, 2)})
+            print(table(rows[-1:]), flush=True)
+    seconds = {(x["round"], x["prefix_cache"]): x["answer s"] for x in rows}
+    by_round = [{"round": r + 1, **{f"{m} / {order[0]}": round(seconds[r + 1, m] / seconds[r + 1, order[0]], 3)
+                                    for m in order[1:]}} for r in range(rounds)]
+    pooled = {m: round(sum(x["answer s"] for x in rows if x["prefix_cache"] == m), 1) for m in order}
+    print(table(rows))
+    print(table(by_round))
+    for m in order[1:]:
+        print(f"pooled: {m} / {order[0]} = {pooled[m] / pooled[order[0]]:.3f} "
+              f"({pooled[m]:.1f} s against {pooled[order[0]]:.1f} s)")
+    save("determinism-time", {"set": gold.name, "questions": questions, "rounds": rounds, "passes": rows,
+                              "by_round": by_round, "pooled": pooled})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", type=Path, default=ROOT / "eval" / "gold_fr.jsonl")
@@ -108,10 +155,18 @@ def main() -> None:
     ap.add_argument("--squad", type=Path, help=f"a SQuAD-layout file, e.g. {PIAF}")
     ap.add_argument("--split", choices=["tune", "test"], default="tune")
     ap.add_argument("--articles", type=int, default=40)
+    ap.add_argument("--modes", nargs="+", choices=PREFIX_CACHE, default=list(PREFIX_CACHE),
+                    help="the modes to compare with the default (default: all)")
+    ap.add_argument("--alternate", type=int, metavar="ROUNDS",
+                    help="only the time of the whole answer path, the modes' passes alternated for ROUNDS rounds")
     args = ap.parse_args()
     settings = load_settings(ROOT)
     g = settings.generation
     embedder = get_embedder(settings.embedder)
+    if args.alternate:
+        if args.squad:
+            sys.exit("--alternate runs a gold set (--set), not --squad")
+        return alternate(settings, embedder, args.set, args.questions, args.alternate, args.modes)
     halves = piaf_half(settings, embedder, args.articles, args.questions, args.split, args.squad) if args.squad \
         else nullcontext((load_gold(args.set)[0][:args.questions], Retriever.open(settings, embedder)))
     with halves as (questions, retriever):
@@ -121,7 +176,7 @@ def main() -> None:
     print(f"{len(prompts)} first-attempt prompts from {asked}; each mode: a fresh model, each prompt from an "
           "empty cache, then in order (each asked twice in a row), then in reverse order")
     rows, differs = [], {}
-    for mode in (g.prefix_cache, *(m for m in PREFIX_CACHE if m != g.prefix_cache)):
+    for mode in (g.prefix_cache, *(m for m in args.modes if m != g.prefix_cache)):
         llm = open_llm(replace(settings, generation=replace(g, prefix_cache=mode)))
         if not isinstance(llm, LlamaCppLLM):
             sys.exit("bench/determinism.py measures the in-process model's KV cache; generation.model names a server")

@@ -275,10 +275,11 @@ class GenerationSettings:
     adapter: str = ""
     # how much of the previous prompt's KV cache a prompt reuses (rag.llm.llamacpp): "longest" = any prefix
     # the previous prompt shares; "conversation" = only the messages before the last one (evaluated alone
-    # when not cached), so that a reply does not depend on what was asked before. `python bench/determinism.py`
-    # (40 gold prompts, 2026-12-07 #36, AMD EPYC with AVX-512): "longest" 4/40 replies differ between a cold
-    # and a warm cache and 2/40 change when asked twice in a row; "conversation" 0/40. Not adopted: its time
-    # was 1.14x in that run, above the 1.05x written before it (README, "Does the question asked before…")
+    # when not cached); "aligned" = nearly all it shares, evaluated in the kinds of batches a cold cache
+    # gives. With the last two a reply does not depend on what was asked before. `python bench/determinism.py`
+    # (AMD EPYC with AVX-512; #36, #37): "longest" 4/40 gold replies differ between a cold and a warm cache
+    # (6/40 PIAF tune), "conversation" and "aligned" 0/40 (aligned 0/40 PIAF too). Not adopted: alternated
+    # with "longest" on the whole answer path (`--alternate 2`, #37), both took 1.06x (rule: at most 1.05x)
     prefix_cache: str = "longest"
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts
@@ -389,7 +390,7 @@ MINIMUMS: dict[str, float] = {
 
 
 OVERLAPPING = ("skip", "trim", "join")  # EvidenceSettings.overlapping
-PREFIX_CACHE = ("conversation", "longest")  # GenerationSettings.prefix_cache
+PREFIX_CACHE = ("aligned", "conversation", "longest")  # GenerationSettings.prefix_cache
 CHOICES = {"evidence.overlapping": OVERLAPPING, "generation.prefix_cache": PREFIX_CACHE}
 
 

@@ -284,7 +284,7 @@ def test_every_user_facing_error_is_a_rag_error():
     ({"chunk__overlap_chars": 600}, "chunk.overlap_chars = 600: it must be smaller than chunk.max_chars"),
     ({"ui_port": 70000}, "at most 65535"),
     ({"evidence__overlapping": "merge"}, "evidence.overlapping = 'merge': use one of skip, trim, join"),
-    ({"generation__prefix_cache": "all"}, "generation.prefix_cache = 'all': use one of conversation, longest"),
+    ({"generation__prefix_cache": "all"}, "generation.prefix_cache = 'all': use one of aligned, conversation, longest"),
 ])
 def test_a_count_or_size_out_of_range_is_a_settings_error_when_loaded(tmp_path, overrides, expected):
     from rag.config import load_settings

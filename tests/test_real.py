@@ -140,6 +140,38 @@ def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_aske
         llm.prefix_cache = "longest"
 
 
+def test_the_aligned_prefix_cache_gives_a_fresh_process_reply_to_the_last_bit(assistant):
+    """generation.prefix_cache "aligned": a prompt reuses nearly all it shares with the previous one, yet
+    each token's probability is the same float from a cold cache, after another question and asked again
+    (every token went through the kernels a cold evaluation gives it)."""
+    from rag.llm import GenerationStats
+
+    llm = assistant.llm
+    passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
+
+    def ask(question: str) -> tuple[int, int, list[float], str]:
+        """Tokens reused, tokens before the prompt's question, the probability of each token, the reply."""
+        stats = GenerationStats(top_probs=[])
+        messages = [{"role": "system", "content": "Réponds en une phrase."},
+                    {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
+        reply = "".join(llm.stream(messages, 8, 0.0, stats))
+        before = llm.count_tokens(llm.format_chat(messages).split("Question :")[0])
+        return stats.cached_tokens, before, stats.top_probs, reply
+
+    try:
+        llm.prefix_cache = "aligned"
+        llm.forget()
+        cached, before, cold_probs, cold = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached == 0 and cold and len(cold_probs) >= 2
+        ask("Combien Microsoft a-t-il investi ?")
+        cached, before, probs, warm = ask("En quelle année Microsoft a-t-il investi ?")
+        assert before - 8 <= cached <= before + 4 and (warm, probs) == (cold, cold_probs)
+        cached, before, probs, again = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached > before and (again, probs) == (cold, cold_probs)
+    finally:
+        llm.prefix_cache = "longest"
+
+
 def test_each_generated_token_records_how_sure_the_model_was_without_changing_the_text(assistant):
     from rag.llm import GenerationStats
 

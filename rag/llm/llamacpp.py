@@ -29,12 +29,26 @@ class LlamaCppLLM(LLM):
     How much is reused (`prefix_cache`): "longest" (the default, llama-cpp-python's own rule) reuses the
     longest prefix the previous call happens to share; "conversation" keeps in the cache only the messages
     before the last one (evaluated on their own when they are not there), so that the last message is always
-    evaluated from the same position over the same cached values, whatever was asked before and from a cold
-    cache too. Measured by `python bench/determinism.py` on 40 gold prompts (README, "Does the question asked
-    before…"): with "longest", 4 greedy replies differ between a fresh process and a warm cache, and 2 change
-    when the same prompt is asked twice in a row (its whole prompt cached, only its last token evaluated
-    again); with "conversation", none. Not the default: its time in that run was 1.14x (rule: at most 1.05x).
+    evaluated from the same position over the same cached values; "aligned" reuses nearly as much as
+    "longest" but only what a cold evaluation would have computed the same way, and evaluates the rest in
+    batches that go through the same kernels (`_evaluate_aligned`). With "conversation" and "aligned" a
+    greedy reply is the one a fresh process gives, whatever was asked before. Measured by `python
+    bench/determinism.py` (README, "A fresh process, a warm cache…" and "Exact replies…"): with "longest",
+    4 of 40 gold replies differ between a fresh process and a warm cache (6 of 40 PIAF), and a prompt asked
+    twice in a row can change; with the two others, none. Not the default: their time, alternated with
+    "longest" on the whole answer path, was 1.06x (rule: at most 1.05x).
     """
+
+    # llama.cpp's CPU kernels for a batch of prompt tokens (llama-cpp-python 0.3.36 as scripts/setup.sh builds
+    # it; ggml-cpu's repack.cpp, tiled/, llamafile/sgemm.cpp): repacked K-quant weights take the batch's rows
+    # 4 at a time from its first (the rows left over go through another kernel); other K-quant weights go
+    # through a tiled matmul from 8 rows and through dot products below; attention's matmuls go through
+    # tinyBLAS from 2 rows and through dot products for one. Each kernel rounds differently, so a token's
+    # values depend on the batch it was evaluated in: "aligned" keeps every token in the same kind of batch
+    # as a cold evaluation, which llama-cpp-python splits into batches of N_BATCH from token 0.
+    N_BATCH = 512
+    ALIGN = 4
+    MIN_ROWS = 8
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
                  vocab_only: bool = False, flash_attn: bool = False, adapter: Path | None = None,
@@ -47,6 +61,7 @@ class LlamaCppLLM(LLM):
         if prefix_cache not in PREFIX_CACHE:
             raise ValueError(f"prefix_cache must be one of {', '.join(PREFIX_CACHE)}, not {prefix_cache!r}")
         self.prefix_cache = prefix_cache
+        self._exact_end = 0  # "aligned": the cached tokens a later prompt may reuse (exact_end)
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -65,7 +80,7 @@ class LlamaCppLLM(LLM):
             # drafts are checked against every position's logits, which llama-cpp-python keeps only with
             # logits_all (n_ctx × vocabulary floats: about 2.5 GB for Qwen2.5 at 4,096 tokens)
             self._llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
-                                n_threads_batch=n_threads, n_batch=512, verbose=False, draft_model=draft,
+                                n_threads_batch=n_threads, n_batch=self.N_BATCH, verbose=False, draft_model=draft,
                                 logits_all=draft is not None, vocab_only=vocab_only, flash_attn=flash_attn,
                                 lora_path=str(self.adapter) if self.adapter is not None else None)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
@@ -121,6 +136,7 @@ class LlamaCppLLM(LLM):
     def forget(self) -> None:
         """Drop the KV cache: the next prompt is evaluated from its first token, as by a fresh process."""
         self._llama.reset()
+        self._exact_end = 0
 
     def conversation_tokens(self, messages: Messages, prompt: str | None = None) -> int:
         """Tokens of `messages`' prompt that come before its last message (the part every prompt of the same
@@ -136,8 +152,12 @@ class LlamaCppLLM(LLM):
         tokens = self.tokenize(prompt)
         stats.prompt_tokens = len(tokens)
         start = time.perf_counter()
-        stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens) if reusable is None \
-            else self._evaluate_alone(tokens[:reusable])
+        if self.prefix_cache == "aligned" and reusable is None:
+            stats.cached_tokens = self._evaluate_aligned(tokens)
+        else:
+            self._exact_end = 0  # what these evaluate, "aligned" would not reuse
+            stats.cached_tokens = _common_prefix(self._llama._input_ids.tolist(), tokens) if reusable is None \
+                else self._evaluate_alone(tokens[:reusable])
         first = None
         for part in self._complete(tokens, max_tokens, temperature, _recorder(stats)):
             text = part["choices"][0]["text"]
@@ -162,6 +182,24 @@ class LlamaCppLLM(LLM):
             llama.eval(conversation[shared:])
         return shared
 
+    def _evaluate_aligned(self, tokens: list[int]) -> int:
+        """Reuse from the KV cache as much of `tokens` as can be reused exactly: every token then goes
+        through the kernels a cold evaluation gives it (llama-cpp-python evaluates a prompt in batches of
+        N_BATCH from token 0), so the reply is the same whatever was asked before. Only the previous prompt's
+        tokens computed in large batches are reused (`exact_end`: not its reply's, evaluated one at a time),
+        from where `aligned_start` says; the tokens up to the cold evaluation's last batch are evaluated here
+        in batches on its grid, and the last batch is left to the completion. Returns how many tokens were
+        reused."""
+        llama, n = self._llama, len(tokens)
+        shared = _common_prefix(llama._input_ids.tolist()[:self._exact_end], tokens)
+        start = aligned_start(shared, n, self.N_BATCH, self.ALIGN, self.MIN_ROWS)
+        last = (n - 1) // self.N_BATCH * self.N_BATCH
+        self._exact_end = exact_end(n, self.N_BATCH, self.ALIGN, self.MIN_ROWS)
+        llama.n_tokens = start  # llama-cpp-python keeps no KV cache past it
+        while llama.n_tokens < last:  # whole batches on the cold grid; the completion evaluates the last one
+            llama.eval(tokens[llama.n_tokens:(llama.n_tokens // self.N_BATCH + 1) * self.N_BATCH])
+        return start
+
     def next_word_share(self, messages: Messages, yes: Sequence[str], no: Sequence[str]) -> float:
         """How much the model prefers to start its reply to `messages` with one of the `yes` words rather
         than one of the `no` words: p(yes) / (p(yes) + p(no)), from the first tokens of those words at the
@@ -180,6 +218,7 @@ class LlamaCppLLM(LLM):
 
         for _ in self._complete(self.tokenize(self.format_chat(messages)), 1, 0.0, LogitsProcessorList([read])):
             pass
+        self._exact_end = 0  # the prompt reused a reply's tokens: nothing in the cache is as a cold run gives it
         return shares[0]
 
     def _complete(self, tokens: list[int], max_tokens: int, temperature: float,
@@ -205,6 +244,30 @@ def _recorder(stats: GenerationStats) -> LogitsProcessorList | None:
         return scores
 
     return LogitsProcessorList([record])
+
+
+def aligned_start(shared: int, n: int, n_batch: int, align: int, min_rows: int) -> int:
+    """Where to start evaluating an `n`-token prompt whose first `shared` tokens are in the KV cache (each
+    computed in a batch of at least `min_rows` rows, as `exact_end` says), so that every token gets the
+    kernels a cold evaluation (batches of `n_batch` from token 0) gives it: from a multiple of `align`; not
+    inside the cold evaluation's last batch when that batch is smaller than `min_rows` (its tokens go through
+    the small batches' kernels); otherwise leaving at least `min_rows` tokens after it when it starts inside
+    that batch, and not fewer than `min_rows` before the grid's next line when it starts before it."""
+    last = (n - 1) // n_batch * n_batch  # where a cold evaluation's last batch starts
+    start = min(shared, n - 1)
+    start -= start % align
+    if start > last:
+        start = last if n - last < min_rows else min(start, (n - min_rows) - (n - min_rows) % align)
+    if start < last and n_batch - start % n_batch < min_rows:
+        start -= min_rows
+    return start
+
+
+def exact_end(n: int, n_batch: int, align: int, min_rows: int) -> int:
+    """How many of an `n`-token prompt's tokens a later prompt may reuse with "aligned": those a cold
+    evaluation computes in batches of at least `min_rows` rows, in whole groups of `align` rows."""
+    last = (n - 1) // n_batch * n_batch
+    return n - n % align if n - last >= min_rows else last
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
