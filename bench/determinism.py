@@ -3,6 +3,7 @@
     python bench/determinism.py [--questions 40] [--set eval/gold_fr.jsonl]
     python bench/determinism.py --squad PIAF.json --split tune [--articles 40] [--questions 60]
     python bench/determinism.py --alternate 2 [--modes aligned] [--questions 40] [--set eval/gold_fr.jsonl]
+    python bench/determinism.py --paired [--modes aligned] [--questions 40] [--set eval/gold_fr.jsonl]
 
 The answer path builds the first-attempt prompt of each of the set's first `--questions` questions (with
 a stand-in model that records the prompts and answers none, so no retry prompt is made from a real
@@ -21,7 +22,10 @@ retries, as `rag eval` runs it): N rounds over the set's first `--questions` que
 alternated (the default, then the others, then the other way round) so that a machine getting slower or
 faster during the run weighs on all alike, each pass with a freshly loaded model. Prints each pass's summed
 answer time and right answers, each round's ratios and the pooled ratio of each other mode's time to the
-default's.
+default's. With `--paired`, the modes alternate question by question instead: one model per mode, all
+loaded at once (each keeps its own KV cache, as if it ran alone), each question asked of every mode in an
+order that rotates from one question to the next; prints each mode's summed time, its ratio to the
+default's, and the questions it answered more slowly.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from _common import PIAF, ROOT, machine_line, piaf_half, save, table  # noqa: E4
 from rag.answer import Assistant  # noqa: E402
 from rag.config import PREFIX_CACHE, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evaluate_gold, load_gold  # noqa: E402
+from rag.evaluation import evaluate_gold, evaluate_question, load_gold  # noqa: E402
 from rag.language import ABSTAIN  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.llm.base import LLM, GenerationStats, Messages  # noqa: E402
@@ -120,15 +124,9 @@ def alternate(settings, embedder, gold: Path, questions: int, rounds: int, modes
     rows: list[dict] = []
     for r in range(rounds):
         for mode in (order if r % 2 == 0 else order[::-1]):
-            mode_settings = replace(settings, generation=replace(g, prefix_cache=mode))
-            llm = open_llm(mode_settings)
-            if not isinstance(llm, LlamaCppLLM):
-                sys.exit("bench/determinism.py measures the in-process model's KV cache; "
-                         "generation.model names a server")
-            assistant = Assistant(mode_settings, retriever, llm, get_scorer("lexical", embedder, llm,
-                                                                             settings.verify))
+            assistant = exact_assistant(settings, retriever, embedder, mode)
             results = evaluate_gold(assistant, gold, assistant.scorer, limit=questions).results
-            del assistant, llm
+            del assistant
             rows.append({"round": r + 1, "prefix_cache": mode, "questions": len(results),
                          "right": sum((q.alias_hit and not q.abstained) if q.answerable else q.abstained
                                       for q in results),
@@ -148,6 +146,43 @@ def alternate(settings, embedder, gold: Path, questions: int, rounds: int, modes
                               "by_round": by_round, "pooled": pooled})
 
 
+def exact_assistant(settings, retriever: Retriever, embedder, mode: str) -> Assistant:
+    """An Assistant over a freshly loaded in-process model with `mode` as its prefix cache."""
+    mode_settings = replace(settings, generation=replace(settings.generation, prefix_cache=mode))
+    llm = open_llm(mode_settings)
+    if not isinstance(llm, LlamaCppLLM):
+        sys.exit("bench/determinism.py measures the in-process model's KV cache; generation.model names a server")
+    return Assistant(mode_settings, retriever, llm, get_scorer("lexical", embedder, llm, settings.verify))
+
+
+def paired(settings, embedder, gold: Path, questions: int, modes: list[str]) -> None:
+    """The first `questions` of `gold` asked of every mode in turn, question by question."""
+    order = [settings.generation.prefix_cache, *(m for m in modes if m != settings.generation.prefix_cache)]
+    retriever = Retriever.open(settings, embedder)
+    assistants = {m: exact_assistant(settings, retriever, embedder, m) for m in order}
+    chosen = load_gold(gold)[0][:questions]
+    print(machine_line())
+    print(f"the first {len(chosen)} questions of {gold.name}, each asked of {', '.join(order)} in turn (the order "
+          "rotating by question), one model per mode loaded at once")
+    answers: dict[str, dict] = {m: {} for m in order}
+    seconds: dict[str, list[float]] = {m: [] for m in order}
+    right = dict.fromkeys(order, 0)
+    for i, q in enumerate(chosen):
+        for m in order[i % len(order):] + order[:i % len(order)]:
+            lead = answers[m].get(q.follow_up) if q.follow_up else None
+            history = [(next(x.question for x in chosen if x.id == q.follow_up), lead.text)] if lead else None
+            record, answers[m][q.id] = evaluate_question(assistants[m], q, assistants[m].scorer, history, None)
+            seconds[m].append(record.total_ms / 1000)
+            right[m] += (record.alias_hit and not record.abstained) if q.answerable else record.abstained
+    base = seconds[order[0]]
+    rows = [{"prefix_cache": m, "right": right[m], "answer s": round(sum(seconds[m]), 1),
+             "vs default": round(sum(seconds[m]) / sum(base), 3),
+             "questions slower than the default": sum(a > b for a, b in zip(seconds[m], base))}
+            for m in order]
+    print(table(rows))
+    save("determinism-paired", {"set": gold.name, "questions": len(chosen), "rows": rows, "seconds": seconds})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", type=Path, default=ROOT / "eval" / "gold_fr.jsonl")
@@ -157,15 +192,19 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--modes", nargs="+", choices=PREFIX_CACHE, default=list(PREFIX_CACHE),
                     help="the modes to compare with the default (default: all)")
+    ap.add_argument("--paired", action="store_true",
+                    help="only the time of the whole answer path, the modes alternated question by question")
     ap.add_argument("--alternate", type=int, metavar="ROUNDS",
                     help="only the time of the whole answer path, the modes' passes alternated for ROUNDS rounds")
     args = ap.parse_args()
     settings = load_settings(ROOT)
     g = settings.generation
     embedder = get_embedder(settings.embedder)
+    if (args.paired or args.alternate) and args.squad:
+        sys.exit("--paired and --alternate run a gold set (--set), not --squad")
+    if args.paired:
+        return paired(settings, embedder, args.set, args.questions, args.modes)
     if args.alternate:
-        if args.squad:
-            sys.exit("--alternate runs a gold set (--set), not --squad")
         return alternate(settings, embedder, args.set, args.questions, args.alternate, args.modes)
     halves = piaf_half(settings, embedder, args.articles, args.questions, args.split, args.squad) if args.squad \
         else nullcontext((load_gold(args.set)[0][:args.questions], Retriever.open(settings, embedder)))
