@@ -45,7 +45,7 @@ from _common import PIAF, ROOT, machine_line, piaf_half, save, table  # noqa: E4
 from rag.answer import Assistant  # noqa: E402
 from rag.config import PREFIX_CACHE, load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
-from rag.evaluation import evaluate_gold, evaluate_question, load_gold  # noqa: E402
+from rag.evaluation import evaluate_gold, evaluate_question, is_right, load_gold  # noqa: E402
 from rag.language import ABSTAIN  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.llm.base import LLM, GenerationStats, Messages  # noqa: E402
@@ -128,8 +128,7 @@ def alternate(settings, embedder, gold: Path, questions: int, rounds: int, modes
             results = evaluate_gold(assistant, gold, assistant.scorer, limit=questions).results
             del assistant
             rows.append({"round": r + 1, "prefix_cache": mode, "questions": len(results),
-                         "right": sum((q.alias_hit and not q.abstained) if q.answerable else q.abstained
-                                      for q in results),
+                         "right": sum(map(is_right, results)),
                          "answer s": round(sum(q.total_ms for q in results) / 1000, 1),
                          "p50 s": round(statistics.median(q.total_ms for q in results) / 1000, 2)})
             print(table(rows[-1:]), flush=True)
@@ -146,12 +145,23 @@ def alternate(settings, embedder, gold: Path, questions: int, rounds: int, modes
                               "by_round": by_round, "pooled": pooled})
 
 
-def exact_assistant(settings, retriever: Retriever, embedder, mode: str) -> Assistant:
-    """An Assistant over a freshly loaded in-process model with `mode` as its prefix cache."""
-    mode_settings = replace(settings, generation=replace(settings.generation, prefix_cache=mode))
+def with_mode(settings, mode: str):
+    """`settings` with `mode` as the prefix cache."""
+    return replace(settings, generation=replace(settings.generation, prefix_cache=mode))
+
+
+def mode_llm(mode_settings) -> LlamaCppLLM:
+    """A freshly loaded in-process model for `mode_settings`."""
     llm = open_llm(mode_settings)
     if not isinstance(llm, LlamaCppLLM):
         sys.exit("bench/determinism.py measures the in-process model's KV cache; generation.model names a server")
+    return llm
+
+
+def exact_assistant(settings, retriever: Retriever, embedder, mode: str) -> Assistant:
+    """An Assistant over a freshly loaded in-process model with `mode` as its prefix cache."""
+    mode_settings = with_mode(settings, mode)
+    llm = mode_llm(mode_settings)
     return Assistant(mode_settings, retriever, llm, get_scorer("lexical", embedder, llm, settings.verify))
 
 
@@ -161,6 +171,7 @@ def paired(settings, embedder, gold: Path, questions: int, modes: list[str]) -> 
     retriever = Retriever.open(settings, embedder)
     assistants = {m: exact_assistant(settings, retriever, embedder, m) for m in order}
     chosen = load_gold(gold)[0][:questions]
+    by_id = {q.id: q for q in chosen}
     print(machine_line())
     print(f"the first {len(chosen)} questions of {gold.name}, each asked of {', '.join(order)} in turn (the order "
           "rotating by question), one model per mode loaded at once")
@@ -170,10 +181,10 @@ def paired(settings, embedder, gold: Path, questions: int, modes: list[str]) -> 
     for i, q in enumerate(chosen):
         for m in order[i % len(order):] + order[:i % len(order)]:
             lead = answers[m].get(q.follow_up) if q.follow_up else None
-            history = [(next(x.question for x in chosen if x.id == q.follow_up), lead.text)] if lead else None
+            history = [(by_id[q.follow_up].question, lead.text)] if lead else None
             record, answers[m][q.id] = evaluate_question(assistants[m], q, assistants[m].scorer, history, None)
             seconds[m].append(record.total_ms / 1000)
-            right[m] += (record.alias_hit and not record.abstained) if q.answerable else record.abstained
+            right[m] += is_right(record)
     base = seconds[order[0]]
     rows = [{"prefix_cache": m, "right": right[m], "answer s": round(sum(seconds[m]), 1),
              "vs default": round(sum(seconds[m]) / sum(base), 3),
@@ -216,9 +227,7 @@ def main() -> None:
           "empty cache, then in order (each asked twice in a row), then in reverse order")
     rows, differs = [], {}
     for mode in (g.prefix_cache, *(m for m in args.modes if m != g.prefix_cache)):
-        llm = open_llm(replace(settings, generation=replace(g, prefix_cache=mode)))
-        if not isinstance(llm, LlamaCppLLM):
-            sys.exit("bench/determinism.py measures the in-process model's KV cache; generation.model names a server")
+        llm = mode_llm(with_mode(settings, mode))
         replies = passes(llm, prompts, g.max_tokens)
         del llm
         cold = replies.pop("cold")
