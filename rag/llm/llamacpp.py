@@ -176,7 +176,7 @@ class LlamaCppLLM(LLM):
         evaluated whole from token 0 is split into other batches, and 4 greedy replies in 40 changed).
         Returns how many of its tokens were reused from the cache."""
         llama = self._llama
-        shared = _common_prefix(llama._input_ids.tolist()[:len(conversation)], conversation)
+        shared = _common_prefix(llama._input_ids[:len(conversation)].tolist(), conversation)
         llama.n_tokens = shared  # llama-cpp-python keeps no KV cache past it
         if shared < len(conversation):
             llama.eval(conversation[shared:])
@@ -191,9 +191,9 @@ class LlamaCppLLM(LLM):
         in batches on its grid, and the last batch is left to the completion. Returns how many tokens were
         reused."""
         llama, n = self._llama, len(tokens)
-        shared = _common_prefix(llama._input_ids.tolist()[:self._exact_end], tokens)
+        shared = _common_prefix(llama._input_ids[:self._exact_end].tolist(), tokens)
         start = aligned_start(shared, n, self.N_BATCH, self.ALIGN, self.MIN_ROWS)
-        last = (n - 1) // self.N_BATCH * self.N_BATCH
+        last = cold_last_batch(n, self.N_BATCH)
         self._exact_end = exact_end(n, self.N_BATCH, self.ALIGN, self.MIN_ROWS)
         llama.n_tokens = start  # llama-cpp-python keeps no KV cache past it
         while llama.n_tokens < last:  # whole batches on the cold grid; the completion evaluates the last one
@@ -246,6 +246,11 @@ def _recorder(stats: GenerationStats) -> LogitsProcessorList | None:
     return LogitsProcessorList([record])
 
 
+def cold_last_batch(n: int, n_batch: int) -> int:
+    """Where a cold evaluation of an `n`-token prompt (batches of `n_batch` from token 0) starts its last batch."""
+    return (n - 1) // n_batch * n_batch
+
+
 def aligned_start(shared: int, n: int, n_batch: int, align: int, min_rows: int) -> int:
     """Where to start evaluating an `n`-token prompt whose first `shared` tokens are in the KV cache (each
     computed in a batch of at least `min_rows` rows, as `exact_end` says), so that every token gets the
@@ -253,7 +258,7 @@ def aligned_start(shared: int, n: int, n_batch: int, align: int, min_rows: int) 
     inside the cold evaluation's last batch when that batch is smaller than `min_rows` (its tokens go through
     the small batches' kernels); otherwise leaving at least `min_rows` tokens after it when it starts inside
     that batch, and not fewer than `min_rows` before the grid's next line when it starts before it."""
-    last = (n - 1) // n_batch * n_batch  # where a cold evaluation's last batch starts
+    last = cold_last_batch(n, n_batch)
     start = min(shared, n - 1)
     start -= start % align
     if start > last:
@@ -266,7 +271,7 @@ def aligned_start(shared: int, n: int, n_batch: int, align: int, min_rows: int) 
 def exact_end(n: int, n_batch: int, align: int, min_rows: int) -> int:
     """How many of an `n`-token prompt's tokens a later prompt may reuse with "aligned": those a cold
     evaluation computes in batches of at least `min_rows` rows, in whole groups of `align` rows."""
-    last = (n - 1) // n_batch * n_batch
+    last = cold_last_batch(n, n_batch)
     return n - n % align if n - last >= min_rows else last
 
 
