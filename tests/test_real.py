@@ -104,6 +104,14 @@ def test_warming_up_puts_the_prompt_prefix_in_the_cache_before_the_first_questio
     assert prefix > 150 and result.cached_tokens >= prefix - 5
 
 
+def _repeated_passage_prompt(question: str) -> list[dict]:
+    """A short system message, then one passage of eight repeated sentences and `question`: prompts for
+    two questions share all but their last words."""
+    passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
+    return [{"role": "system", "content": "Réponds en une phrase."},
+            {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
+
+
 def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_asked_to(assistant):
     """generation.prefix_cache "conversation": a prompt that shares more than its first messages with the
     previous one still evaluates its last message whole, from the same position whatever was asked before,
@@ -112,13 +120,11 @@ def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_aske
     from rag.llm import GenerationStats
 
     llm = assistant.llm
-    passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
 
     def ask(question: str) -> tuple[int, int, str]:
         """Tokens reused from the cache, the tokens before the prompt's last message, and the reply."""
         stats = GenerationStats()
-        messages = [{"role": "system", "content": "Réponds en une phrase."},
-                    {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
+        messages = _repeated_passage_prompt(question)
         reply = "".join(llm.stream(messages, 8, 0.0, stats))
         return stats.cached_tokens, llm.conversation_tokens(messages), reply
 
@@ -147,13 +153,11 @@ def test_the_aligned_prefix_cache_gives_a_fresh_process_reply_to_the_last_bit(as
     from rag.llm import GenerationStats
 
     llm = assistant.llm
-    passages = "Passages :\n[1] " + "Microsoft injecte 1 milliard de dollars dans OpenAI en 2019. " * 8
 
     def ask(question: str) -> tuple[int, int, list[float], str]:
         """Tokens reused, tokens before the prompt's question, the probability of each token, the reply."""
         stats = GenerationStats(top_probs=[])
-        messages = [{"role": "system", "content": "Réponds en une phrase."},
-                    {"role": "user", "content": f"{passages}\nQuestion : {question}"}]
+        messages = _repeated_passage_prompt(question)
         reply = "".join(llm.stream(messages, 8, 0.0, stats))
         before = llm.count_tokens(llm.format_chat(messages).split("Question :")[0])
         return stats.cached_tokens, before, stats.top_probs, reply
