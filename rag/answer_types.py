@@ -12,7 +12,8 @@ pattern can recognise reliably.
 `mentions(text, type)` gives the entities of that type in a text (years, months and relative dates;
 numbers and number words, each with the scale that follows it; percentages; capitalised names), so
 that the verifier can ask: does the answer give an entity of the asked type that its passage holds and
-the question did not already give? ("100 employés" is not the "100" of "100 milliards".)
+the question did not already give? ("100 employés" is not the "100" of "100 milliards"; "20 %" is no answer
+to "Quel est le montant…", `asks_sum`.)
 """
 
 from __future__ import annotations
@@ -294,15 +295,32 @@ def _site(address: str) -> str:
     return outlet_of(address if "://" in address else f"https://{address}") or ""
 
 
+# the nouns of a question asking for a sum ("Quel est le montant…", "Jusqu'à quel plafond de revenus…",
+# "What is the valuation…"): a percentage is a share of a sum, not the sum. A bare "combien" keeps
+# percentages ("Combien de Mahorais ont voté pour ?" 99,4 %; "De combien a augmenté la production ?" 6,26 %).
+_SUM_NOUNS = re.compile(r"\b(montant|somme|plafond|valorisation|prix|co[uû]t|tarif|salaire|budget|"
+                        r"chiffre d'affaires|amount|valuation|price|cost|salary)\b", re.IGNORECASE)
+_SHARE = re.compile(rf"(?<![\w.,]){_NUMERAL}\s*(?:%|pour ?cent|percent)(?!\w)", re.IGNORECASE)
+
+
+def asks_sum(question: str) -> bool:
+    """Does the question ask for a sum by its noun ("Quel montant…", "Quel est le budget…", "How much is
+    the valuation…")? Its answer is a figure, and a percentage ("jusqu'à 20 % des revenus") is not one."""
+    return bool(_SUM_NOUNS.search(question.replace("’", "'")))
+
+
 def answers_of(question: str, text: str, answer_type: AnswerType) -> set[str]:
     """`mentions` of `answer_type` in `text` that can answer `question`: to a question counting things
-    (`counts_things`), the sums of money a text states are not counts; a year inside a web address
+    (`counts_things`), the sums of money a text states are not counts; to a question asking for a sum
+    (`asks_sum`), the percentages are not sums; a year inside a web address
     (".../articles/2025-07-29/...") is part of a link, not a date the text gives, while the site it
     names is an organisation ("https://www.bloomberg.com/…": Bloomberg)."""
     named = answer_type is AnswerType.ORGANISATION
     text = WEB_ADDRESS.sub(lambda m: f" {_site(m.group(0))} " if named else " ", text)
     if answer_type is AnswerType.AMOUNT and counts_things(question):
         text = _MONEY.sub(" ", text)
+    if answer_type is AnswerType.AMOUNT and asks_sum(question):
+        text = _SHARE.sub(" ", text)
     return mentions(text, answer_type)
 
 

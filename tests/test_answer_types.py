@@ -139,6 +139,22 @@ def test_a_sum_of_money_is_not_a_count():
     assert {"500", "million"} <= answers_of("Combien d'employés compte OpenAI ?", heads, AnswerType.AMOUNT)
 
 
+@pytest.mark.parametrize("question, sum_", [
+    ("Jusqu'à quel plafond de revenus Microsoft touche-t-il sa part ?", True),
+    ("Quel est le montant de l’investissement ?", True),
+    ("What is OpenAI's valuation?", True),
+    ("Combien de Mahorais ont voté pour ?", False),
+    ("De combien a augmenté la production ?", False),
+])
+def test_a_percentage_does_not_answer_a_question_asking_for_a_sum(question, sum_):
+    """"Jusqu'à 20 % des revenus" gives no ceiling; "92 milliards" does. A bare "combien" may ask for a
+    share ("99,4 %" of the voters)."""
+    passage = "Microsoft perçoit jusqu'à 20 % des revenus, tant que ceux-ci ne dépassent pas 92 milliards."
+    found = answers_of(question, passage, AnswerType.AMOUNT)
+    assert "92e9" in found and ("20%" in found) is not sum_
+    assert bool(answers_of(question, "Microsoft touche vingt pour cent des revenus.", AnswerType.AMOUNT)) is not sum_
+
+
 def test_an_outlet_or_a_company_is_a_proper_name_not_a_capitalised_function_word():
     assert proper_names("Le média évoque des discussions plutôt tendues.") == set()
     assert proper_names("Selon le Financial Times, les deux firmes discutent.") == {"financial", "times"}
