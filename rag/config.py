@@ -278,9 +278,10 @@ class GenerationSettings:
     # when not cached); "aligned" = nearly all it shares, evaluated in the kinds of batches a cold cache
     # gives. With the last two a reply does not depend on what was asked before. `python bench/determinism.py`
     # (AMD EPYC with AVX-512; #36, #37): "longest" 4/40 gold replies differ between a cold and a warm cache
-    # (6/40 PIAF tune), "conversation" and "aligned" 0/40 (aligned 0/40 PIAF too). Not adopted: alternated
-    # with "longest" on the whole answer path (`--alternate 2`, #37), both took 1.06x (rule: at most 1.05x)
-    prefix_cache: str = "longest"
+    # (6/40 PIAF tune), "conversation" and "aligned" 0/40 (aligned 0/40 PIAF too). Time on the whole answer
+    # path, against "longest" (`--paired`, the modes alternated question by question): aligned 1.022x (#37)
+    # and 1.018x (#38), conversation 1.064x. "aligned" is the default since #38 (rule: pooled at most 1.03x)
+    prefix_cache: str = "aligned"
     # a model server (model = "openai:<base url>#<name>", rag.llm.server): seconds to wait for it to
     # connect or between two streamed pieces; a local GGUF of the same model for exact token counts
     # (else the server's own tokenizer endpoint); requests it runs at once (0 = ask the server)

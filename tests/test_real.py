@@ -115,8 +115,8 @@ def _repeated_passage_prompt(question: str) -> list[dict]:
 def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_asked_to(assistant):
     """generation.prefix_cache "conversation": a prompt that shares more than its first messages with the
     previous one still evaluates its last message whole, from the same position whatever was asked before,
-    so its greedy reply is the one a fresh process (`forget`: nothing reused) gives; "longest" (the default)
-    reuses all it shares."""
+    so its greedy reply is the one a fresh process (`forget`: nothing reused) gives; "longest" reuses all it
+    shares."""
     from rag.llm import GenerationStats
 
     llm = assistant.llm
@@ -128,11 +128,12 @@ def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_aske
         reply = "".join(llm.stream(messages, 8, 0.0, stats))
         return stats.cached_tokens, llm.conversation_tokens(messages), reply
 
-    assert llm.prefix_cache == "longest"
-    ask("Combien Microsoft a-t-il investi ?")
-    cached, reusable, _ = ask("En quelle année Microsoft a-t-il investi ?")
-    assert cached > reusable + 80  # the eight repeated passage sentences
+    default = llm.prefix_cache
     try:
+        llm.prefix_cache = "longest"
+        ask("Combien Microsoft a-t-il investi ?")
+        cached, reusable, _ = ask("En quelle année Microsoft a-t-il investi ?")
+        assert cached > reusable + 80  # the eight repeated passage sentences
         llm.prefix_cache = "conversation"
         llm.forget()
         cached, reusable, cold = ask("En quelle année Microsoft a-t-il investi ?")
@@ -143,13 +144,13 @@ def test_a_prompt_reuses_only_the_conversation_before_its_last_message_when_aske
         cached, reusable, again = ask("En quelle année Microsoft a-t-il investi ?")
         assert cached == reusable and again == cold
     finally:
-        llm.prefix_cache = "longest"
+        llm.prefix_cache = default
 
 
 def test_the_aligned_prefix_cache_gives_a_fresh_process_reply_to_the_last_bit(assistant):
     """generation.prefix_cache "aligned": a prompt reuses nearly all it shares with the previous one, yet
     each token's probability is the same float from a cold cache, after another question and asked again
-    (every token went through the kernels a cold evaluation gives it)."""
+    (every token went through the kernels a cold evaluation gives it). The default mode."""
     from rag.llm import GenerationStats
 
     llm = assistant.llm
@@ -162,18 +163,15 @@ def test_the_aligned_prefix_cache_gives_a_fresh_process_reply_to_the_last_bit(as
         before = llm.count_tokens(llm.format_chat(messages).split("Question :")[0])
         return stats.cached_tokens, before, stats.top_probs, reply
 
-    try:
-        llm.prefix_cache = "aligned"
-        llm.forget()
-        cached, before, cold_probs, cold = ask("En quelle année Microsoft a-t-il investi ?")
-        assert cached == 0 and cold and len(cold_probs) >= 2
-        ask("Combien Microsoft a-t-il investi ?")
-        cached, before, probs, warm = ask("En quelle année Microsoft a-t-il investi ?")
-        assert before - 8 <= cached <= before + 4 and (warm, probs) == (cold, cold_probs)
-        cached, before, probs, again = ask("En quelle année Microsoft a-t-il investi ?")
-        assert cached > before and (again, probs) == (cold, cold_probs)
-    finally:
-        llm.prefix_cache = "longest"
+    assert llm.prefix_cache == "aligned"
+    llm.forget()
+    cached, before, cold_probs, cold = ask("En quelle année Microsoft a-t-il investi ?")
+    assert cached == 0 and cold and len(cold_probs) >= 2
+    ask("Combien Microsoft a-t-il investi ?")
+    cached, before, probs, warm = ask("En quelle année Microsoft a-t-il investi ?")
+    assert before - 8 <= cached <= before + 4 and (warm, probs) == (cold, cold_probs)
+    cached, before, probs, again = ask("En quelle année Microsoft a-t-il investi ?")
+    assert cached > before and (again, probs) == (cold, cold_probs)
 
 
 def test_each_generated_token_records_how_sure_the_model_was_without_changing_the_text(assistant):

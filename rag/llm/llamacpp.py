@@ -26,17 +26,17 @@ class LlamaCppLLM(LLM):
     The same Llama object keeps its KV cache between calls, so a prompt sharing a prefix with the
     previous one (the fixed system prompt and worked example) skips re-evaluating that prefix.
 
-    How much is reused (`prefix_cache`): "longest" (the default, llama-cpp-python's own rule) reuses the
+    How much is reused (`prefix_cache`): "longest" (llama-cpp-python's own rule) reuses the
     longest prefix the previous call happens to share; "conversation" keeps in the cache only the messages
     before the last one (evaluated on their own when they are not there), so that the last message is always
     evaluated from the same position over the same cached values; "aligned" reuses nearly as much as
     "longest" but only what a cold evaluation would have computed the same way, and evaluates the rest in
-    batches that go through the same kernels (`_evaluate_aligned`). With "conversation" and "aligned" a
+    batches that go through the same kernels (`_evaluate_aligned`; the default). With "conversation" and "aligned" a
     greedy reply is the one a fresh process gives, whatever was asked before. Measured by `python
     bench/determinism.py` (README, "A fresh process, a warm cache…" and "Exact replies…"): with "longest",
     4 of 40 gold replies differ between a fresh process and a warm cache (6 of 40 PIAF), and a prompt asked
-    twice in a row can change; with the two others, none. Not the default: their time, alternated with
-    "longest" on the whole answer path, was 1.06x (rule: at most 1.05x).
+    twice in a row can change; with the two others, none. On the whole answer path, the modes alternated
+    question by question (`--paired`), "aligned" took 1.02x the time of "longest", "conversation" 1.06x.
     """
 
     # llama.cpp's CPU kernels for a batch of prompt tokens (llama-cpp-python 0.3.36 as scripts/setup.sh builds
@@ -52,7 +52,7 @@ class LlamaCppLLM(LLM):
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 2, prompt_lookup: int = 0,
                  vocab_only: bool = False, flash_attn: bool = False, adapter: Path | None = None,
-                 prefix_cache: str = "longest") -> None:
+                 prefix_cache: str = "aligned") -> None:
         """`prompt_lookup` > 0 turns on prompt-lookup speculative decoding with that many draft tokens
         (answers copy passage words, so the prompt's own n-grams are good drafts). `vocab_only` loads the
         tokenizer and chat template alone (token counting for a server backend, no weights in memory).
