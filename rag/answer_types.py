@@ -50,8 +50,12 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
                         # a price, an age, a head count: a figure, whatever the sentence around it
                         # (not "quelle population": which group of people)
                         r"(?:quel|quelle)(?: (?:est|était|sera|serait) (?:le|la|l'))? ?(?:prix|coût|cout|tarif|"
-                        r"âge|age|nombre|effectif|superficie|salaire|budget|chiffre d'affaires)|"
-                        r"[àa] quel prix|what(?: is| was|'s)? the (?:price|cost|age|number|salary|budget)|"
+                        r"âge|age|nombre|effectif|superficie|salaire|budget|chiffre d'affaires|valeur)|"
+                        # the same nouns in English, after "the", a possessive or a word that qualifies
+                        # them ("What was Microsoft's revenue…", "Up to what revenue ceiling…")
+                        r"[àa] quel prix|what(?: is| was| will be|'s)? (?:the |[\w’'-]+['’]s )?(?:[\w-]+ )?"
+                        r"(?:price|cost|age|number|salary|budget|revenue|revenues|turnover|ceiling|sum|value|"
+                        r"headcount|workforce|area)|"
                         r"what price|how old)\b"),
     (AnswerType.PLACE, r"(^|\s)(où|dans quel pays|dans quelle ville|dans quelle r[ée]gion|quel pays|quelle ville|"
                        r"where|which country|which city|in which country|in which city)(\s|$)"),

@@ -26,6 +26,11 @@ from rag.answer_types import AnswerType, answers_of, counts_things, expected_typ
     ("Quel était le nombre de jours de voyage ?", AnswerType.AMOUNT),
     ("What is the price of ChatGPT Plus?", AnswerType.AMOUNT),
     ("How old is Sam Altman?", AnswerType.AMOUNT),
+    ("What was Microsoft's revenue in 2024?", AnswerType.AMOUNT),  # the English of "chiffre d'affaires"
+    ("Up to what revenue ceiling does Microsoft receive its share?", AnswerType.AMOUNT),  # "quel plafond"
+    ("Quelle sera la valeur de la participation ?", AnswerType.AMOUNT),
+    ("What values does OpenAI defend?", None),
+    ("What is the name of OpenAI's own computing infrastructure?", None),
     ("Quel est le nom du restaurant ?", None),
     ("Quelle est la durée du contrat ?", None),  # "plusieurs années" answers it too
     ("Quelle population fut concernée par l'enrôlement forcé ?", None),  # which group, not how many
