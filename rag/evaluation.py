@@ -413,6 +413,8 @@ def _run_settings(assistant: Assistant, judge: SupportScorer, gold: str, k: int 
         "temperature": s.generation.temperature, "prompt_hash": assistant.prompt_hash, "judge": judge.name,
         **({"adapter": s.generation.adapter, "adapter_sha256": sha256_file(llm.adapter)}
            if getattr(llm, "adapter", None) is not None else {}),
+        # how the in-process model reuses its KV cache: with "longest" a reply may depend on the one before
+        **({"prefix_cache": llm.prefix_cache} if getattr(llm, "prefix_cache", None) else {}),
     }
 
 
