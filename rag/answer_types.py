@@ -61,14 +61,17 @@ _ASKS = [  # first match wins: "quel pourcentage" is a percentage before "quel�
                        r"where|which country|which city|in which country|in which city)(\s|$)"),
     # the nouns whose answer is a proper name (16 of the 17 PIAF dev questions of this form); not
     # "organisation" ("à quelles organisations est-il destiné ?": "organisations communautaires") nor
-    # "équipe" ("équipes galloises, irlandaises et italiennes")
+    # "équipe" ("équipes galloises, irlandaises et italiennes"); rivals are named too ("Quels rivaux
+    # pourraient profiter… ?": Google, Meta), and are not the companies the question sets them against
     (AnswerType.ORGANISATION, r"\b((quel|quelle|quels|quelles) (journal|journaux|quotidien|quotidiens|magazine|"
                               r"hebdomadaire|m[ée]dia|m[ée]dias|entreprise|entreprises|firme|firmes|compagnie|"
                               r"compagnies|banque|banques|constructeur|soci[ée]t[ée]|soci[ée]t[ée]s|start-up|"
                               r"startup|club|clubs|parti|partis|universit[ée]|universit[ée]s|marque|marques|"
-                              r"[ée]diteur|[ée]diteurs)|"
+                              r"[ée]diteur|[ée]diteurs|concurrent|concurrents|rival|rivaux|rivale|rivales|adversaire|"
+                              r"adversaires)|"
                               r"(which|what) (newspaper|newspapers|outlet|outlets|media outlet|news outlet|magazine|"
-                              r"company|companies|firm|firms|bank|banks|publication|news agency|start-up|startup))\b"),
+                              r"company|companies|firm|firms|bank|banks|publication|news agency|start-up|startup|"
+                              r"competitor|competitors|rival|rivals))\b"),
 ]
 
 _MONTHS = ("janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre "

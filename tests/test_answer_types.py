@@ -43,6 +43,8 @@ from rag.answer_types import AnswerType, answers_of, counts_things, expected_typ
     ("Quel journal rapporte que les deux firmes discutent âprement ?", AnswerType.ORGANISATION),
     ("Quelle entreprise a investi 13 milliards de dollars dans OpenAI ?", AnswerType.ORGANISATION),
     ("Which newspaper reported that the two firms are negotiating hard?", AnswerType.ORGANISATION),
+    ("Quels rivaux pourraient profiter d'une rupture entre Microsoft et OpenAI ?", AnswerType.ORGANISATION),
+    ("Which competitors of the OpenAI–Microsoft alliance do analysts name?", AnswerType.ORGANISATION),
     ("En quel type de société OpenAI veut-elle se transformer ?", None),  # "société d'utilité publique"
     ("Et à quelles organisations est-il destiné ?", None),  # "organisations communautaires"
 ])
@@ -158,6 +160,17 @@ def test_a_percentage_does_not_answer_a_question_asking_for_a_sum(question, sum_
     found = answers_of(question, passage, AnswerType.AMOUNT)
     assert "92e9" in found and ("20%" in found) is not sum_
     assert bool(answers_of(question, "Microsoft touche vingt pour cent des revenus.", AnswerType.AMOUNT)) is not sum_
+
+
+def test_rivals_are_named_and_are_not_the_companies_the_question_sets_them_against():
+    from rag.answer_types import question_gives
+
+    question = "Which competitors of the OpenAI–Microsoft alliance do analysts name?"
+    given = question_gives(question, AnswerType.ORGANISATION)
+    echo = "OpenAI and Microsoft are competitors of the OpenAI–Microsoft alliance."
+    assert not answers_of(question, echo, AnswerType.ORGANISATION) - given
+    named = "face à des concurrents tels que Google DeepMind, Anthropic, Meta ou Amazon"
+    assert {"anthropic", "meta", "amazon"} <= answers_of(question, named, AnswerType.ORGANISATION) - given
 
 
 def test_an_outlet_or_a_company_is_a_proper_name_not_a_capitalised_function_word():
