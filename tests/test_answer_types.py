@@ -150,6 +150,8 @@ def test_a_sum_of_money_is_not_a_count():
     ("Jusqu'à quel plafond de revenus Microsoft touche-t-il sa part ?", True),
     ("Quel est le montant de l’investissement ?", True),
     ("What is OpenAI's valuation?", True),
+    ("Up to what revenue ceiling does Microsoft receive its share?", True),  # the English of "plafond"
+    ("What was Microsoft's revenue in 2024?", True),
     ("Combien de Mahorais ont voté pour ?", False),
     ("De combien a augmenté la production ?", False),
 ])
