@@ -306,7 +306,7 @@ def _site(address: str) -> str:
 # "What is the valuation…"): a percentage is a share of a sum, not the sum. A bare "combien" keeps
 # percentages ("Combien de Mahorais ont voté pour ?" 99,4 %; "De combien a augmenté la production ?" 6,26 %).
 _SUM_NOUNS = re.compile(r"\b(montant|somme|plafond|valorisation|prix|co[uû]t|tarif|salaire|budget|"
-                        r"chiffre d'affaires|amount|sum|ceiling|valuation|price|cost|salary|budget|revenues?|"
+                        r"chiffre d'affaires|amount|sum|ceiling|valuation|price|cost|salary|revenues?|"
                         r"turnover)\b", re.IGNORECASE)
 _SHARE = re.compile(rf"(?<![\w.,]){_NUMERAL}\s*(?:%|pour ?cent|percent)(?!\w)", re.IGNORECASE)
 
