@@ -10,7 +10,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeEmbedder, FakeLLM  # noqa: E402
 
-from rag.config import load_settings  # noqa: E402
+from rag.answer import Assistant  # noqa: E402
+from rag.build import build_index  # noqa: E402
+from rag.config import ChunkSettings, load_settings  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
+from rag.support import LexicalScorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "sources"
@@ -38,3 +42,18 @@ def seeded_project(project):
     for f in sorted(SEEDS.glob("*.txt")):
         shutil.copy(f, project.sources_path / f.name)
     return project
+
+
+@pytest.fixture
+def assistant_with(seeded_project):
+    """An Assistant over the seed articles with the fake embedder (its own cosine scale) and a fake
+    LLM replying `replies`."""
+    embedder = FakeEmbedder()
+    seeded_project.chunk = ChunkSettings(600, 150)
+    build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
+
+    def make(*replies: str) -> Assistant:
+        llm = FakeLLM(list(replies))
+        return Assistant(seeded_project, Retriever.open(seeded_project, embedder), llm, LexicalScorer())
+
+    return make

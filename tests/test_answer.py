@@ -6,31 +6,15 @@ from fakes import FakeEmbedder, FakeLLM
 
 from rag.answer import Assistant
 from rag.citations import Sentence
-from rag.config import ChunkSettings, EvidenceSettings, VerifySettings
+from rag.config import EvidenceSettings, VerifySettings
 from rag.errors import PromptTooLong, QuestionError
 from rag.evidence import Passage, Window, best_score, candidate_windows, choose_windows, select_passages, trimmed
 from rag.build import build_index
 from rag.language import ABSTAIN, detect_language, english_figures
 from rag.library import Workspace
 from rag.prompting import SYSTEM_PROMPT, fit_prompt
-from rag.retrieval import Retriever
 from rag.support import LexicalScorer
 from rag.verify import Reason, Verifier, attribute, mixes_passages, names
-
-
-@pytest.fixture
-def assistant_with(seeded_project):
-    """An Assistant over the seed articles with the fake embedder (its own cosine scale) and a fake
-    LLM replying `replies`."""
-    embedder = FakeEmbedder()
-    seeded_project.chunk = ChunkSettings(600, 150)
-    build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
-
-    def make(*replies: str) -> Assistant:
-        llm = FakeLLM(list(replies))
-        return Assistant(seeded_project, Retriever.open(seeded_project, embedder), llm, LexicalScorer())
-
-    return make
 
 
 def test_a_cited_supported_answer_is_kept_with_its_passages(assistant_with):

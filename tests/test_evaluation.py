@@ -322,23 +322,15 @@ def test_two_runs_are_compared_question_by_question_with_mcnemars_exact_test(tmp
     assert result.exit_code == 2 and "not a report" in result.output and "Traceback" not in result.output
 
 
-def test_a_run_records_how_the_model_reused_its_cache(seeded_project, tmp_path):
+def test_a_run_records_how_the_model_reused_its_cache(assistant_with, tmp_path):
     """An evaluation's settings name the prefix-cache mode of an in-process model (with "longest" a reply
     may depend on the question before it), and name none for a backend that has no such mode."""
-    from fakes import FakeEmbedder, FakeLLM
-
-    from rag.answer import Assistant
-    from rag.build import build_index
     from rag.evaluation import evaluate_gold
-    from rag.retrieval import Retriever
 
-    embedder = FakeEmbedder()
-    build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
     gold = tmp_path / "one.jsonl"
     gold.write_text('{"id": "q1", "question": "Combien Microsoft a-t-il investi ?", "answers": ["1 milliard"]}\n',
                     "utf-8")
-    llm = FakeLLM(["Microsoft a investi 1 milliard de dollars [1]."] * 4)
-    assistant = Assistant(seeded_project, Retriever.open(seeded_project, embedder), llm, JUDGE)
+    assistant = assistant_with(*["Microsoft a investi 1 milliard de dollars [1]."] * 4)
     assert "prefix_cache" not in evaluate_gold(assistant, gold, JUDGE).settings
-    llm.prefix_cache = "aligned"
+    assistant.llm.prefix_cache = "aligned"
     assert evaluate_gold(assistant, gold, JUDGE).settings["prefix_cache"] == "aligned"
