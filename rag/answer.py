@@ -36,13 +36,14 @@ from rag.filters import SourceFilter
 from rag.metadata import ArticleMeta
 from rag.index import Index
 from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detect_language, english_figures, \
-    is_abstention, is_other_language, without_corpus_reference
+    in_other_language, is_abstention, is_other_language, without_corpus_reference
 from rag.lexical import tokenize
-from rag.llm import LLM, GenerationStats, open_llm
+from rag.llm import LLM, GenerationStats, Messages, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, build_messages, fit_prompt
 from rag.retrieval import Hit, Retriever, found_relevant
 from rag.retry import RetryPolicy
 from rag.support import SupportScorer, get_scorer
+from rag.translation import translation_messages
 from rag.verify import Reason, Verdict, Verifier
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ class _Attempt:
     verdict: Verdict
     stats: GenerationStats
     prompt_tokens: int
+    messages: Messages = field(default_factory=list)  # the prompt
 
 
 class Assistant:
@@ -323,6 +325,10 @@ class Assistant:
                         retry.verdict.raw[:120])
             if strategy.accepts(retry.verdict):
                 verdict = retry.verdict
+        if self.settings.retry.translate and not verdict.abstains and in_other_language(verdict.text, language):
+            clock.last = time.perf_counter()
+            verdict = self._in_language(question, language, verdict, index, attempts)
+            clock.lap("translation_ms")
         clock.mark("total_ms")
         result = self._answer(question, language, verdict, clock, attempts, index)
         result.prompt_tokens, result.cached_tokens = first.prompt_tokens, first.stats.cached_tokens
@@ -384,7 +390,24 @@ class Assistant:
         verdict = self.verifier(question, "".join(pieces).strip(), kept, index)
         if stream:
             clock.lap("check_ms")
-        return _Attempt(verdict, stats, n_prompt)
+        return _Attempt(verdict, stats, n_prompt, messages)
+
+    def _in_language(self, question: str, language: str, verdict: Verdict, index: Index,
+                     attempts: list[_Attempt]) -> Verdict:
+        """`verdict`'s answer translated into the question's `language` by the model, when the check keeps
+        the translation over the same passages; else `verdict` (an answer in the other language is still
+        an answer: it is not turned into a refusal)."""
+        answered = next(a for a in attempts if a.verdict is verdict)
+        messages = translation_messages(answered.messages, verdict.text, language)
+        g, stats = self.settings.generation, GenerationStats()
+        if self.llm.prompt_tokens(messages) + g.max_tokens > self.llm.n_ctx:
+            return verdict
+        with self._slots:
+            text = "".join(self.llm.stream(messages, g.max_tokens, 0.0, stats)).strip()
+        translated = self.verifier(question, text, verdict.passages, index)
+        attempts.append(_Attempt(translated, stats, stats.prompt_tokens, messages))
+        logger.info("translation: %r -> %r (%s)", verdict.text[:120], text[:120], translated.reason.value)
+        return verdict if translated.abstains else translated
 
     def _answer(self, question: str, language: str, verdict: Verdict, clock: _Clock,
                 attempts: list[_Attempt], index: Index) -> Answer:

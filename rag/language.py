@@ -69,12 +69,31 @@ FOLLOW_UP_OPENERS = frozenset("et and puis ensuite also aussi mais but what quid
 _WORDS = re.compile(r"[\w'-]+")
 
 
+def _french_english(text: str) -> tuple[int, int]:
+    """How French and how English `text` reads: its French function words (an accented letter counts
+    two) and its English ones."""
+    lowered = text.lower()
+    words = _WORDS.findall(lowered)
+    fr = sum(w in FRENCH_MARKERS for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", lowered))
+    return fr, sum(w in ENGLISH_MARKERS for w in words)
+
+
 def detect_language(text: str) -> str:
     """'fr' or 'en' (French when unsure: the corpus is French)."""
-    words = _WORDS.findall(text.lower())
-    fr = sum(w in FRENCH_MARKERS for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", text.lower()))
-    en = sum(w in ENGLISH_MARKERS for w in words)
+    fr, en = _french_english(text)
     return "en" if en > fr else "fr"
+
+
+# A quoted title or phrase keeps its own language inside a sentence in the other one
+_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"")
+
+
+def in_other_language(answer: str, language: str) -> bool:
+    """Is `answer` written in the other language than `language` (the question's)? It must read more
+    the other way, its quoted spans left out: "SoftBank au Japon et Oracle aux États-Unis [1]" is French,
+    a bare name ("Stargate [3]") is in neither."""
+    fr, en = _french_english(_QUOTED.sub(" ", answer))
+    return fr > en if language == "en" else en > fr
 
 
 def is_other_language(text: str) -> bool:
@@ -83,8 +102,7 @@ def is_other_language(text: str) -> bool:
     lowered = text.lower()
     words = _WORDS.findall(lowered)
     other = sum(w in OTHER_MARKERS for w in words) + 2 * sum(lowered.count(ch) for ch in OTHER_LETTERS)
-    fr = sum(w in FRENCH_MARKERS for w in words) + 2 * len(re.findall(r"[éèêàùçôîâ]", lowered))
-    en = sum(w in ENGLISH_MARKERS for w in words)
+    fr, en = _french_english(text)
     return other >= 2 and other > fr and other > en
 
 

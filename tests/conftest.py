@@ -8,13 +8,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakeEmbedder, FakeLLM  # noqa: E402
+from fakes import FakeEmbedder, FakeLLM, assistant_over  # noqa: E402
 
 from rag.answer import Assistant  # noqa: E402
 from rag.build import build_index  # noqa: E402
 from rag.config import ChunkSettings, load_settings  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
-from rag.support import LexicalScorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "sources"
@@ -53,7 +51,6 @@ def assistant_with(seeded_project):
     build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
 
     def make(*replies: str) -> Assistant:
-        llm = FakeLLM(list(replies))
-        return Assistant(seeded_project, Retriever.open(seeded_project, embedder), llm, LexicalScorer())
+        return assistant_over(seeded_project, embedder, replies)
 
     return make

@@ -67,3 +67,13 @@ class FakeLLM(LLM):
             stats.completion_tokens = len(words)
         for i, word in enumerate(words):
             yield word if i == 0 else " " + word
+
+
+def assistant_over(settings, embedder: Embedder, replies: Sequence[str] = ()):
+    """An Assistant over the index already built in `settings`' project with `embedder`, a fake model
+    replying `replies` and the lexical support check."""
+    from rag.answer import Assistant
+    from rag.retrieval import Retriever
+    from rag.support import LexicalScorer
+
+    return Assistant(settings, Retriever.open(settings, embedder), FakeLLM(list(replies)), LexicalScorer())

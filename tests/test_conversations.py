@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, assistant_over
 
-from rag.answer import Answer, Assistant
+from rag.answer import Answer
 from rag.build import build_settings_index
 from rag.conversations import ConversationMissing, ConversationStore
 from rag.evaluation import load_gold
 from rag.feedback import feedback_set
 from rag.metadata import Edits
-from rag.retrieval import Retriever
-from rag.support import LexicalScorer
 
 
 @pytest.fixture
@@ -24,9 +22,8 @@ def answered(seeded_project):
                                                  author="Jeanne Martin")
     embedder = FakeEmbedder()
     build_settings_index(seeded_project, embedder)
-    llm = FakeLLM(["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
-                   "Je ne sais pas d'après les sources."])
-    assistant = Assistant(seeded_project, Retriever.open(seeded_project, embedder), llm, LexicalScorer())
+    assistant = assistant_over(seeded_project, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
+                                                          "Je ne sais pas d'après les sources."])
     return [assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"),
             assistant.answer("Qui dirige la cantine de Microsoft ?")]
 

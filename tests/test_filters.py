@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, assistant_over
 
-from rag.answer import Assistant
 from rag.build import build_settings_index
 from rag.errors import QuestionError
 from rag.filters import SourceFilter
 from rag.messages import say
 from rag.metadata import Edits
 from rag.retrieval import Retriever
-from rag.support import LexicalScorer
 
 DATES = {"000": ("2025-06-18", "Le Journal"), "001": ("2025-07-29", None), "002": ("2025-01-15", "Presse-citron"),
          "003": ("2024-11-02", "Le Blog"), "004": ("2025-10-28", "Le Journal")}
@@ -78,8 +76,7 @@ def test_filters_are_checked_and_reach_the_answer(seeded_project):
     settings = dated(seeded_project)
     embedder = FakeEmbedder()
     build_settings_index(settings, embedder)
-    llm = FakeLLM(["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
-    assistant = Assistant(settings, Retriever.open(settings, embedder), llm, LexicalScorer())
+    assistant = assistant_over(settings, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
     answer = assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?",
                               where=SourceFilter.parse(sources=["Le Journal"]))
     assert answer.passages and {p.path[:3] for p in answer.passages} <= {"000", "004"}
@@ -90,7 +87,7 @@ def test_a_filter_that_keeps_no_article_is_said_as_such_before_the_model_is_aske
     settings = dated(seeded_project)
     embedder = FakeEmbedder()
     build_settings_index(settings, embedder)
-    assistant = Assistant(settings, Retriever.open(settings, embedder), FakeLLM(["Réponse [1]."]), LexicalScorer())
+    assistant = assistant_over(settings, embedder, ["Réponse [1]."])
     for where in (SourceFilter.parse(sources=["Le Monde"]), SourceFilter.parse(since="2030-01-01"),
                   SourceFilter.parse("2025-02-01", "2025-05-31", ["Le Journal"])):
         with pytest.raises(QuestionError, match="no article matches the filter"):

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, assistant_over
 
-from rag.answer import Assistant, clean_question
+from rag.answer import clean_question
 from rag.config import ChunkSettings, EvidenceSettings
 from rag.errors import IndexDamaged, ModelError, QuestionError, RagError, SourceError
 from rag.evaluation import load_gold
@@ -24,7 +24,6 @@ from rag.messages import say
 from rag.models import PackagedModel, assemble
 from rag.retrieval import Retriever
 from rag.sources import load_sources, read_source
-from rag.support import LexicalScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNKS = ChunkSettings(600, 150)
@@ -242,8 +241,7 @@ def test_a_question_without_a_word_is_refused_before_anything_runs(fake_assistan
 def fake_assistant(seeded_project):
     embedder = FakeEmbedder()
     build(seeded_project, embedder)
-    return Assistant(seeded_project, Retriever.open(seeded_project, embedder), FakeLLM(["Réponse [1]."]),
-                     LexicalScorer())
+    return assistant_over(seeded_project, embedder, ["Réponse [1]."])
 
 
 @pytest.mark.parametrize("question", ["Wie viel hat Microsoft in OpenAI investiert?",

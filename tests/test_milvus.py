@@ -8,16 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, assistant_over
 
-from rag.answer import Assistant
 from rag.build import build_settings_index
 from rag.config import load_settings
 from rag.engines.milvus import client, resolve_uri, sync
 from rag.errors import IndexDamaged, IndexMismatch
 from rag.index import Index
 from rag.retrieval import Retriever
-from rag.support import LexicalScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,8 +112,7 @@ def test_moving_between_engines_needs_no_embedding(milvus_project, embedder):
 
 def test_the_answer_path_runs_on_milvus(milvus_project, embedder):
     build_settings_index(milvus_project, embedder)
-    llm = FakeLLM(["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
-    assistant = Assistant(milvus_project, Retriever.open(milvus_project, embedder), llm, LexicalScorer())
+    assistant = assistant_over(milvus_project, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
     answer = assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
     assert not answer.abstained and "1 milliard" in answer.text
     cited = answer.passages[answer.sentences[0].attributed[0] - 1]

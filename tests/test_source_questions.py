@@ -2,7 +2,7 @@
 cited to the line that gives it, without asking the model; other questions are left to the model."""
 
 import pytest
-from fakes import FakeEmbedder, FakeLLM
+from fakes import FakeEmbedder, assistant_over
 
 from rag.answer import Assistant
 from rag.build import build_index
@@ -10,9 +10,7 @@ from rag.config import ChunkSettings
 from rag.filters import SourceFilter
 from rag.language import ABSTAIN
 from rag.metadata import Edits
-from rag.retrieval import Retriever
 from rag.source_questions import Field, asked_field, located
-from rag.support import LexicalScorer
 from rag.verify import Reason
 
 
@@ -72,7 +70,7 @@ def desk(seeded_project):
 
     def make() -> Assistant:
         build_index(seeded_project.sources_path, seeded_project.index_path, embedder, seeded_project.chunk)
-        return Assistant(seeded_project, Retriever.open(seeded_project, embedder), FakeLLM([]), LexicalScorer())
+        return assistant_over(seeded_project, embedder)
 
     return make
 
