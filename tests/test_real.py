@@ -208,6 +208,19 @@ def test_english_questions_get_english_answers(assistant):
     assert result.language == "en"
 
 
+def test_a_french_answer_to_an_english_question_is_translated_with_its_citations(assistant):
+    from rag.language import in_other_language
+    from rag.prompting import build_messages
+    from rag.translation import translation_messages
+
+    question = "Which competitors of the OpenAI–Microsoft alliance do analysts mention?"
+    answer = "SoftBank au Japon et Oracle aux États-Unis [1]."
+    messages = translation_messages(build_messages(question, [], [], "en"), answer, "en")
+    reply = "".join(assistant.llm.stream(messages, 60))
+    assert not in_other_language(reply, "en") and in_other_language(answer, "en"), reply
+    assert "SoftBank" in reply and "Oracle" in reply and reply.rstrip(".").endswith("[1]"), reply
+
+
 def test_unanswerable_questions_get_the_abstention_and_the_closest_passages(assistant):
     result = assistant.answer("Quel est le salaire annuel de Sam Altman ?")
     assert result.abstained and result.text == ABSTAIN["fr"]
