@@ -198,7 +198,7 @@ class _Attempt:
     verdict: Verdict
     stats: GenerationStats
     prompt_tokens: int
-    messages: Messages = field(default_factory=list)  # the prompt
+    messages: Messages  # the prompt
 
 
 class Assistant:

@@ -6,8 +6,8 @@ au Japon et Oracle aux États-Unis [1]." to "Which competitors…?"). Such an an
 back to the model as its reply in the same chat, followed by a request to translate it and keep the
 `[n]` markers where they are; the caller (`rag.answer`) checks the translation again over the same
 passages. The chat so far is the prompt the model just read, so its tokens are in the KV cache: only
-the answer and the request are evaluated (about a second on this machine kind), and the system prompt
-stays cached for the next question.
+the answer and the request are evaluated, then the translation decoded (2 to 4 s more in the #40 runs,
+by the answer's length), and the system prompt stays cached for the next question.
 """
 
 from __future__ import annotations
