@@ -22,8 +22,9 @@ def answered(seeded_project):
                                                  author="Jeanne Martin")
     embedder = FakeEmbedder()
     build_settings_index(seeded_project, embedder)
-    assistant = assistant_over(seeded_project, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
-                                                          "Je ne sais pas d'après les sources."])
+    assistant = assistant_over(seeded_project, embedder,
+                               ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1].",
+                                "Je ne sais pas d'après les sources."])
     return [assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?"),
             assistant.answer("Qui dirige la cantine de Microsoft ?")]
 

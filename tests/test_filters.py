@@ -76,7 +76,8 @@ def test_filters_are_checked_and_reach_the_answer(seeded_project):
     settings = dated(seeded_project)
     embedder = FakeEmbedder()
     build_settings_index(settings, embedder)
-    assistant = assistant_over(settings, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
+    assistant = assistant_over(settings, embedder,
+                               ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
     answer = assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?",
                               where=SourceFilter.parse(sources=["Le Journal"]))
     assert answer.passages and {p.path[:3] for p in answer.passages} <= {"000", "004"}

@@ -112,7 +112,8 @@ def test_moving_between_engines_needs_no_embedding(milvus_project, embedder):
 
 def test_the_answer_path_runs_on_milvus(milvus_project, embedder):
     build_settings_index(milvus_project, embedder)
-    assistant = assistant_over(milvus_project, embedder, ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
+    assistant = assistant_over(milvus_project, embedder,
+                               ["Microsoft a injecté 1 milliard de dollars dans OpenAI en 2019 [1]."])
     answer = assistant.answer("Combien Microsoft a-t-il injecté dans OpenAI en 2019 ?")
     assert not answer.abstained and "1 milliard" in answer.text
     cited = answer.passages[answer.sentences[0].attributed[0] - 1]
