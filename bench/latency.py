@@ -33,8 +33,7 @@ from rag.llm import LlamaCppLLM  # noqa: E402
 from rag.models import resolve_model  # noqa: E402
 
 STAGES = ["retrieval_ms", "passages_ms", "prompt_ms", "prefill_ms", "decode_ms", "check_ms", "retry_ms",
-          "first_token_ms",
-          "total_ms"]
+          "translation_ms", "first_token_ms", "total_ms"]
 
 
 def pct(values: list[float], p: float) -> float:
