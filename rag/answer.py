@@ -281,14 +281,14 @@ class Assistant:
         hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where,
                                 lexical_text=terms)
         clock.lap("retrieval_ms")
-        evidence = self.settings.evidence
+        across = bool(hits) and detect_language(hits[0].chunk.text) != language
+        evidence = self.settings.evidence.reading(across)
         if evidence.strong_score is not None and disagreement.compares(question):
             # a figure or a date: every source stays in view, to compare
             evidence = replace(evidence, strong_score=None)
         passages = select_passages(terms, hits, evidence, index, query_vector)
         clock.lap("passages_ms")
         gate = self.settings.gate
-        across = bool(hits) and detect_language(hits[0].chunk.text) != language
         min_dense = retriever.embedder.scale.floor(across) if gate.min_dense_score is None else gate.min_dense_score
         if not passages or not found_relevant(hits, min_dense, gate.min_lexical_score):
             clock.mark("total_ms")
@@ -311,14 +311,16 @@ class Assistant:
             return select_passages(terms, hits[:r.whole_chunks], r.whole_reading(self.settings.evidence), index,
                                    query_vector)
 
-        first = yield from self._attempt(question, language, passages, history, temperature, index, clock, True)
+        first = yield from self._attempt(question, terms, language, passages, history, temperature, index, clock,
+                                         True)
         attempts = [first]
         verdict, tried = first.verdict, set()
         while step := self.policy.next(verdict, first.verdict.passages, len(attempts), tried, wider, whole):
             strategy, chosen = step
             tried.add(strategy.name)
             clock.last = time.perf_counter()
-            retry = yield from self._attempt(question, language, chosen, history, temperature, index, clock, False)
+            retry = yield from self._attempt(question, terms, language, chosen, history, temperature, index, clock,
+                                             False)
             clock.lap("retry_ms")
             attempts.append(retry)
             logger.info("%s: %s -> %s (%r)", strategy.name, verdict.reason.value, retry.verdict.reason.value,
@@ -327,7 +329,7 @@ class Assistant:
                 verdict = retry.verdict
         if self.settings.retry.translate and not verdict.abstains and in_other_language(verdict.text, language):
             clock.last = time.perf_counter()
-            verdict = self._in_language(question, language, verdict, index, attempts)
+            verdict = self._in_language(question, terms, language, verdict, index, attempts)
             clock.lap("translation_ms")
         clock.mark("total_ms")
         result = self._answer(question, language, verdict, clock, attempts, index)
@@ -363,10 +365,10 @@ class Assistant:
         for hit in hits:
             self.scorer.remember(sentence_texts(hit.chunk.text), index.sentence_vectors(hit.row))
 
-    def _attempt(self, question: str, language: str, passages: list[Passage], history: History,
+    def _attempt(self, question: str, terms: str, language: str, passages: list[Passage], history: History,
                  temperature: float | None, index: Index, clock: _Clock, stream: bool) -> Generator[str, None, _Attempt]:
-        """One generation on `passages`, checked. The first attempt streams its text and records the
-        stage timings; later ones run quietly."""
+        """One generation on `passages`, checked (`terms`: the question's words as searched). The first
+        attempt streams its text and records the stage timings; later ones run quietly."""
         g = self.settings.generation
         messages, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language,
                                               self.settings.evidence.subject_words)
@@ -387,12 +389,12 @@ class Assistant:
             clock.timings.update(generation_ms=(time.perf_counter() - t_gen) * 1000, prefill_ms=stats.prefill_ms,
                                  decode_ms=stats.decode_ms)
             clock.last = time.perf_counter()
-        verdict = self.verifier(question, "".join(pieces).strip(), kept, index)
+        verdict = self.verifier(question, "".join(pieces).strip(), kept, index, terms)
         if stream:
             clock.lap("check_ms")
         return _Attempt(verdict, stats, n_prompt, messages)
 
-    def _in_language(self, question: str, language: str, verdict: Verdict, index: Index,
+    def _in_language(self, question: str, terms: str, language: str, verdict: Verdict, index: Index,
                      attempts: list[_Attempt]) -> Verdict:
         """`verdict`'s answer translated into the question's `language` by the model, when the check keeps
         the translation over the same passages; else `verdict` (an answer in the other language is still
@@ -404,7 +406,7 @@ class Assistant:
             return verdict
         with self._slots:
             text = "".join(self.llm.stream(messages, g.max_tokens, 0.0, stats)).strip()
-        translated = self.verifier(question, text, verdict.passages, index)
+        translated = self.verifier(question, text, verdict.passages, index, terms)
         attempts.append(_Attempt(translated, stats, stats.prompt_tokens, messages))
         logger.info("translation: %r -> %r (%s)", verdict.text[:120], text[:120], translated.reason.value)
         return verdict if translated.abstains else translated

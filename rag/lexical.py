@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.language import EXTRA_STOP_WORDS, QUESTION_FRAMING, without_corpus_reference
+from rag.language import ENGLISH_MARKERS, EXTRA_STOP_WORDS, QUESTION_FRAMING, without_corpus_reference
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,21 @@ def stop_words() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_FRENCH
 
     return frozenset(STOPWORDS_FRENCH) | EXTRA_STOP_WORDS
+
+
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Words that carry nothing of their own in either language ("does" is nearest to "voilà"): French and
+    English stop words, and the function words language detection reads."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | ENGLISH_MARKERS | stop_words() | frozenset("can could would should also".split())
+
+
+@lru_cache(maxsize=1)
+def function_stems() -> frozenset[str]:
+    """`function_words` as `tokenize` stems them: the English ones French stemming keeps ("its" -> "it")."""
+    return frozenset(tokenize(" ".join(sorted(function_words()))))
 
 
 @lru_cache(maxsize=1)

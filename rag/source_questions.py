@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING
 
 from rag.chunking import split_sentences
 from rag.evidence import Passage
-from rag.lexical import question_terms, tokenize
+from rag.lexical import function_words, question_terms, tokenize
 from rag.metadata import ArticleMeta, cut_at_word, format_day
-from rag.term_bridge import function_words
 
 if TYPE_CHECKING:
     from rag.filters import SourceFilter

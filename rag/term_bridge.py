@@ -22,13 +22,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from rag.embedders.base import Embedder
-from rag.language import ENGLISH_MARKERS, detect_language
+from rag.language import detect_language
+from rag.lexical import function_words
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +37,6 @@ WORDS_FILE = "terms.json"
 VECTORS_FILE = "terms.npy"
 _WORD = re.compile(r"[^\W\d_]{3,}")  # letters only, three or more: no figures, no "l'", no "IA"
 EMBED_BATCH = 256
-
-
-@lru_cache(maxsize=1)
-def function_words() -> frozenset[str]:
-    """Words that carry nothing to the other language ("does" is nearest to "voilà"): French and English
-    stop words, and the function words language detection reads."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    from rag.lexical import stop_words
-
-    return frozenset(STOPWORDS_EN) | ENGLISH_MARKERS | stop_words() | frozenset("can could would should also".split())
 
 
 def words_of(text: str) -> list[str]:

@@ -40,7 +40,7 @@ from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
 from rag.evidence import Passage, is_question
 from rag.language import detect_language, is_abstention, says_not_in_sources
-from rag.lexical import fold, question_terms, tokenize
+from rag.lexical import fold, function_stems, question_terms, tokenize
 from rag.support import SupportScorer
 
 if TYPE_CHECKING:
@@ -187,8 +187,11 @@ def responsive(question: str, sentences: list[Sentence], passages: list[Passage]
     counted: a model can echo the question's words. "Quel est le budget de Stargate ?" answered from a
     passage about Azure's revenue fails: no chunk the answer rests on says "Stargate". Only the terms the
     articles use at all count: a word no article holds cannot tell one passage from another ("Comment
-    Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"; an English question's own
-    words over French articles, where names and shared words remain). With `names_only` (an option,
+    Microsoft se sert-il des modèles d'OpenAI ?" when the articles say "utilise"). A question in another
+    language than the articles is given with its words carried into theirs (the Verifier's `terms`): an
+    English word the French articles hold only in a few quotes ("at", "end", "region") is rare there without
+    saying anything of the answer, and "When were the Acadians deported?" is judged on "déportation" too,
+    not on "acadian" alone. With `names_only` (an option,
     measured and not adopted), a question none of whose rare terms is a name or a figure is not judged."""
     rare = index.lexical.rare_terms(question, rare_share)
     if names_only:
@@ -246,6 +249,8 @@ def restates(question: str, sentence: Sentence, passages: list[Passage], index: 
     "Deux visions de l'intelligence artificielle" copied from a section heading. To a why-question, a
     sentence adding fewer than `reason_terms` words of its own restates the premise without a reason."""
     own = set(tokenize(sentence.text)) - set(tokenize(question))
+    if detect_language(sentence.text) == "en":
+        own -= function_stems()  # French stemming keeps English function words: "its" adds nothing
     if not own:
         return not is_yes_no(question)  # "Moab est un désert." answers "Moab est-il un désert ?"
     if len(own) < reason_terms and asks_why(question):
@@ -284,7 +289,10 @@ class Verifier:
         self.scorer = scorer
         self.settings = settings or VerifySettings()
 
-    def __call__(self, question: str, raw: str, passages: list[Passage], index: "Index") -> Verdict:
+    def __call__(self, question: str, raw: str, passages: list[Passage], index: "Index", terms: str = "") -> Verdict:
+        """The verdict on `raw`, the model's reply to `question` over `passages`. `terms`: the question's words
+        as searched (`Retriever.lexical_query`: carried into the articles' language when the question is
+        written in another), which `responsive` looks for in the evidence; the question itself by default."""
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))
@@ -305,7 +313,7 @@ class Verifier:
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE
-        elif not responsive(question, parsed.sentences, passages, index, self.settings.rare_term_share,
+        elif not responsive(terms or question, parsed.sentences, passages, index, self.settings.rare_term_share,
                             self.settings.distinctive_names_only):
             verdict.reason = Reason.UNRESPONSIVE
         elif mixes_passages(question, parsed.sentences, passages, self.settings.min_borrowed_terms):

@@ -692,6 +692,12 @@ def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     assert not restates("Quel article est cité en référence ?", cited, [reference])
     assert restates("Quel article est cité en référence ?",
                     Sentence("Récapitulatif factuel", [1], supported=True, attributed=[1]), [reference])
+    # English function words that French stemming keeps ("its" -> "it") add nothing to an English restatement
+    english = "Which cloud platform does Microsoft provide to OpenAI?"
+    assert restates(english, Sentence("Microsoft provides its cloud platform to OpenAI", [1], attributed=[1]), [])
+    assert not restates(english, Sentence("Microsoft provides its Azure platform to OpenAI", [1], attributed=[1]), [])
+    assert not restates("Did Microsoft invest in OpenAI?",
+                        Sentence("No, Microsoft did not invest in OpenAI", [1], attributed=[1]), [])
     passages = [_passage(1, "Le contrat prévoit 20 % des revenus."), _passage(2, "Le contrat a été signé en 2019.")]
     no_year = Sentence("Le contrat prévoit 20 % des revenus", [1], supported=True, attributed=[1])
     year = Sentence("Le contrat a été signé en 2019", [2], supported=True, attributed=[2])
@@ -766,6 +772,17 @@ def test_a_question_is_judged_on_the_words_the_articles_use(assistant_with):
     assert responsive(leads, [s], passages, index, names_only=True)
     # …while a question naming a rare name is judged as before
     assert not responsive("Quel est le budget de Stargate ?", [s], passages, index, names_only=True)
+    # a question in another language is judged on its words carried into the articles' (the Verifier's
+    # `terms`): an English word the articles hold only in a link ("news", in "bloomberg.com/news/") is rare
+    # in them and says nothing of the evidence, which holds the carried "centres" and "données"
+    asked = "What news is there on the data centers OpenAI builds?"
+    terms = f"{asked} centres données"
+    assert "new" in index.lexical.rare_terms(asked) and not responsive(asked, [s], passages, index)
+    assert responsive(terms, [s], passages, index)
+    verify = Verifier(LexicalScorer())
+    reply = f"OpenAI veut construire ses propres centres de données [{best.number}]."
+    assert verify(asked, reply, passages, index).reason is Reason.UNRESPONSIVE
+    assert verify(asked, reply, passages, index, terms).reason is Reason.ANSWERED
 
 
 def test_the_gate_takes_the_embedders_floor_unless_a_setting_overrides_it(assistant_with, seeded_project):
@@ -871,3 +888,37 @@ def test_an_english_answer_copying_french_magnitudes_reads_in_english(assistant_
     french = assistant_with("La relation à 13 milliards de dollars entre Microsoft et OpenAI est en danger.")
     assert "13 milliards de dollars" in french.answer("La relation à 13 milliards entre Microsoft et OpenAI "
                                                       "est-elle en danger ?").text
+
+
+def test_an_answer_to_a_question_in_another_language_is_judged_on_its_carried_words(assistant_with):
+    asked = "What news is there on the data centers OpenAI builds?"  # "news": a rare word of the articles' links
+    reply = "OpenAI veut construire ses propres centres de données [1]."
+    carried = assistant_with(reply, reply, reply)
+    carried.retriever.lexical_query = lambda q: f"{q} centres données"  # what the term bridge carries
+    answered = carried.answer(asked)
+    assert not answered.abstained and "centres de données" in answered.text
+    assert answered.reason is Reason.ANSWERED and "retry_ms" not in answered.timings  # the first reply stands
+
+
+def test_a_question_in_another_language_reads_with_its_own_passage_budget(assistant_with, monkeypatch):
+    import rag.answer
+
+    budgets = []
+
+    def spy(question, hits, evidence, *args):
+        budgets.append(evidence.context_chars)
+        return select_passages(question, hits, evidence, *args)
+
+    monkeypatch.setattr(rag.answer, "select_passages", spy)
+    a = assistant_with("Je ne sais pas.", "I don't know.")
+    a.settings.evidence = replace(a.settings.evidence, context_chars=900, across_context_chars=1200)
+
+    def first_reading(question: str) -> int:  # the first attempt's budget (a retry reads wider)
+        budgets.clear()
+        a.answer(question)
+        return budgets[0]
+
+    assert first_reading("Combien Microsoft a-t-il investi dans OpenAI en 2019 ?") == 900
+    assert first_reading("How much did Microsoft invest in OpenAI in 2019?") == 1200  # over French articles
+    a.settings.evidence = replace(a.settings.evidence, across_context_chars=0)  # off: the same budget
+    assert first_reading("How much did Microsoft invest in OpenAI in 2019?") == 900
