@@ -2,7 +2,8 @@
 the evidence, how much should the lexical side (a French BM25) count, does the model's French
 translation of the question help it, and do the question's words carried into French by the embedder
 (rag.term_bridge, the default) help it? Should a word the articles also hold as written ("contract") be
-one of the carried words (`bridge_own_words`)?
+one of the carried words (`bridge_own_words`)? And once retrieved, is the evidence among the passages the
+model reads, with each passage budget of a question asked across languages (`across_context_chars`)?
 
     python bench/cross_language.py [--split tune|test] [--articles 40] [--questions 200]
 
@@ -15,7 +16,8 @@ several floors and counts per word (`RetrievalSettings.bridge_*`), and with the 
 translation of the English question (alone, in one query with the English, or as a second ranking fused with the first); the
 PIAF questions also as first written, in French (what a perfect translation would give). Translations
 are asked once and kept in `bench/data/` (committed), so every run searches the same queries and anyone
-can read them. A hit is a retrieved chunk that holds the gold evidence.
+can read them. A hit is a retrieved chunk that holds the gold evidence; the reading table gives the share
+of questions whose evidence lies in the passages chosen from the chunks (rag.evidence.select_passages).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from retrieval import fuse  # noqa: E402  (bench/retrieval.py)
 from rag.config import load_settings  # noqa: E402
 from rag.embedders import get_embedder  # noqa: E402
 from rag.evaluation import evidence_spans, holds, load_gold  # noqa: E402
+from rag.evidence import select_passages  # noqa: E402
 from rag.language import detect_language  # noqa: E402
 from rag.llm import open_llm  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
@@ -45,6 +48,7 @@ PROMPTS = {("fr", "en"): "Translate this French question into English. Write onl
                          "French: {question}\nEnglish:",
            ("en", "fr"): "Translate this English question into French. Write only the French question.\n\n"
                          "English: {question}\nFrench:"}
+READING_BUDGETS = (0, 1200, 1500)  # EvidenceSettings.across_context_chars measured by `reading_rows`
 FUSE_K = 10  # reciprocal-rank constant when the rankings of a question and of its translation are fused
 
 
@@ -95,6 +99,35 @@ def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, i
     rows.append(hit_row(label, f"words carried as by default, the question's own words {'not ' * base.bridge_own_words}"
                                "among them", ranks))
     retriever.settings = base
+    return rows
+
+
+def reading_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, int, int]]]], label: str,
+                 budgets: tuple[int, ...] = READING_BUDGETS) -> list[dict]:
+    """Evidence in the passages the model reads: the share of `queries` (text, evidence spans) whose evidence
+    lies in the passages chosen from the retrieved chunks as the assistant chooses them (the carried words
+    in the lexical query and the term coverage), for each passage budget of a question asked across
+    languages (`EvidenceSettings.across_context_chars`; 0: the same budget as a question in the articles'
+    language, `context_chars`), with the share in the chunks they are cut from."""
+    settings = load_settings(ROOT)
+    k = settings.retrieval.k
+    searched = []
+    for text, spans in queries:
+        vector = retriever.embedder.embed_query(text)
+        terms = retriever.lexical_query(text)
+        searched.append((terms, retriever.search(text, k=k, query_vector=vector, lexical_text=terms), vector, spans))
+    in_chunks = sum(any(holds(h.chunk.source_id, h.chunk.start, h.chunk.end, spans) for h in hits)
+                    for _, hits, _, spans in searched) / max(len(searched), 1)
+    rows = []
+    for budget in budgets:
+        evidence = replace(settings.evidence, across_context_chars=budget).reading(across=True)
+        found = sum(any(holds(p.source_id, p.start, p.end, spans)
+                        for p in select_passages(terms, hits, evidence, retriever.index, vector))
+                    for terms, hits, vector, spans in searched)
+        default = budget == settings.evidence.across_context_chars
+        rows.append({"questions": label, "passage budget": evidence.context_chars, "default": "yes" * default,
+                     "evidence in the passages": found / max(len(searched), 1),
+                     "in the chunks they are cut from": in_chunks})
     return rows
 
 
@@ -152,6 +185,9 @@ def main() -> None:
         rows = weight_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)
         rows += translation_rows(retriever, [(english[q.id], back[q.id], spans[q.id]) for q in questions], label,
                                  [q.question for q in questions])
+        reading = reading_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)
+        reading += reading_rows(retriever, [(q.question, spans[q.id]) for q in questions],
+                                f"PIAF {args.split}, the original French questions", budgets=(0,))
 
     gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
     seed = Retriever.open(settings, embedder)
@@ -161,10 +197,13 @@ def main() -> None:
     gold_spans = {q.id: evidence_spans(q, seed.index) for q in english_gold}
     rows += weight_rows(seed, [(q.question, gold_spans[q.id]) for q in english_gold], label)
     rows += translation_rows(seed, [(q.question, french[q.id], gold_spans[q.id]) for q in english_gold], label)
+    reading += reading_rows(seed, [(q.question, gold_spans[q.id]) for q in english_gold], label)
     print()
     print(table(rows))
+    print("\n## Evidence in the passages the model reads (English questions, by passage budget)\n")
+    print(table(reading))
     path = save("cross_language", {"split": args.split, "articles": args.articles, "questions": len(questions),
-                                   "still_french": still_french, "rows": rows})
+                                   "still_french": still_french, "rows": rows, "reading": reading})
     print(f"\nresults: {path}")
 
 
