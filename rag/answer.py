@@ -276,8 +276,10 @@ class Assistant:
         language = detect_language(question)
         query = retrieval_query(question, history)
         query_vector = retriever.embedder.embed_query(query)
-        # the question's words for BM25 and passage choice, carried into the articles' language when in another
-        terms = retriever.lexical_query(query)
+        # the question's words for BM25 and passage choice, carried into the articles' language when in another;
+        # `responsive` judges the evidence on the question's own words with those carried ones
+        carried = retriever.carried(query)
+        terms, judged = " ".join([query, *carried]), " ".join([question, *carried])
         hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where,
                                 lexical_text=terms)
         clock.lap("retrieval_ms")
@@ -311,7 +313,7 @@ class Assistant:
             return select_passages(terms, hits[:r.whole_chunks], r.whole_reading(self.settings.evidence), index,
                                    query_vector)
 
-        first = yield from self._attempt(question, terms, language, passages, history, temperature, index, clock,
+        first = yield from self._attempt(question, judged, language, passages, history, temperature, index, clock,
                                          True)
         attempts = [first]
         verdict, tried = first.verdict, set()
@@ -319,8 +321,8 @@ class Assistant:
             strategy, chosen = step
             tried.add(strategy.name)
             clock.last = time.perf_counter()
-            retry = yield from self._attempt(question, terms, language, chosen, history, temperature, index, clock,
-                                             False)
+            retry = yield from self._attempt(question, judged, language, chosen, history, temperature, index,
+                                             clock, False)
             clock.lap("retry_ms")
             attempts.append(retry)
             logger.info("%s: %s -> %s (%r)", strategy.name, verdict.reason.value, retry.verdict.reason.value,
@@ -329,7 +331,7 @@ class Assistant:
                 verdict = retry.verdict
         if self.settings.retry.translate and not verdict.abstains and in_other_language(verdict.text, language):
             clock.last = time.perf_counter()
-            verdict = self._in_language(question, terms, language, verdict, index, attempts)
+            verdict = self._in_language(question, judged, language, verdict, index, attempts)
             clock.lap("translation_ms")
         clock.mark("total_ms")
         result = self._answer(question, language, verdict, clock, attempts, index)
@@ -367,8 +369,9 @@ class Assistant:
 
     def _attempt(self, question: str, terms: str, language: str, passages: list[Passage], history: History,
                  temperature: float | None, index: Index, clock: _Clock, stream: bool) -> Generator[str, None, _Attempt]:
-        """One generation on `passages`, checked (`terms`: the question's words as searched). The first
-        attempt streams its text and records the stage timings; later ones run quietly."""
+        """One generation on `passages`, checked (`terms`: the question with the words carried into the
+        articles' language). The first attempt streams its text and records the stage timings; later ones
+        run quietly."""
         g = self.settings.generation
         messages, kept, n_prompt = fit_prompt(self.llm, question, passages, history, g.max_tokens, language,
                                               self.settings.evidence.subject_words)

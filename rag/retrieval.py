@@ -90,15 +90,21 @@ class Retriever:
 
     def lexical_query(self, query: str) -> str:
         """`query` for the lexical side: with its words carried into the articles' language when it is
-        written in another (`TermBridge.carry`; `settings.bridge_per_word` 0 or `bridge_floor` None: as it is)."""
+        written in another (`carried`)."""
+        return " ".join([query, *self.carried(query)])
+
+    def carried(self, query: str) -> list[str]:
+        """The articles' words `query`'s words are carried to when it is written in another language
+        (`TermBridge.carry`); none for a query in theirs, or with `settings.bridge_per_word` 0 or
+        `bridge_floor` None."""
         s, terms = self.settings, self.index.terms
         if s.bridge_floor is None or not s.bridge_per_word or terms is None:
-            return query
+            return []
         carried = terms.carry(query, self.embedder, s.bridge_floor, s.bridge_per_word, s.bridge_margin,
                               s.bridge_own_words)
         if carried:
             logger.info("words carried into %s: %s", terms.language, ", ".join(carried))
-        return f"{query} {' '.join(carried)}" if carried else query
+        return carried
 
 
 def found_relevant(hits: list[Hit], min_dense: float, min_lexical: float) -> bool:

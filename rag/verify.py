@@ -290,9 +290,9 @@ class Verifier:
         self.settings = settings or VerifySettings()
 
     def __call__(self, question: str, raw: str, passages: list[Passage], index: "Index", terms: str = "") -> Verdict:
-        """The verdict on `raw`, the model's reply to `question` over `passages`. `terms`: the question's words
-        as searched (`Retriever.lexical_query`: carried into the articles' language when the question is
-        written in another), which `responsive` looks for in the evidence; the question itself by default."""
+        """The verdict on `raw`, the model's reply to `question` over `passages`. `terms`: the question with
+        its words carried into the articles' language when it is written in another (`Retriever.carried`),
+        which `responsive` looks for in the evidence; the question itself by default."""
         if not raw or is_abstention(raw):
             return Verdict(Reason.MODEL_ABSTAINED, raw, passages, question)
         parsed = parse_answer(raw, len(passages))

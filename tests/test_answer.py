@@ -894,7 +894,7 @@ def test_an_answer_to_a_question_in_another_language_is_judged_on_its_carried_wo
     asked = "What news is there on the data centers OpenAI builds?"  # "news": a rare word of the articles' links
     reply = "OpenAI veut construire ses propres centres de données [1]."
     carried = assistant_with(reply, reply, reply)
-    carried.retriever.lexical_query = lambda q: f"{q} centres données"  # what the term bridge carries
+    carried.retriever.carried = lambda q: ["centres", "données"]  # what the term bridge carries
     answered = carried.answer(asked)
     assert not answered.abstained and "centres de données" in answered.text
     assert answered.reason is Reason.ANSWERED and "retry_ms" not in answered.timings  # the first reply stands
