@@ -8,7 +8,8 @@ written in another language than the collection's has each of its content words 
 collection's nearest words ("valuation" → "valeur", "valorisation"; "invest" → "investi",
 "investissement"), those whose cosine reaches `floor` and comes within `margin` of the best, at most
 `per_word` of them (`carry`). `Retriever.lexical_query` adds them to the question for BM25 and for the
-question-term coverage of passage choice; the dense side reads the question as written. The numbers
+question-term coverage of passage choice, and the verifier's `responsive` looks for them in the evidence
+(`Retriever.carried`); the dense side reads the question as written. The numbers
 are `RetrievalSettings.bridge_*`, calibrated on the English lines of the gold set and the PIAF tune half
 put into English (`python bench/cross_language.py`). A question in the collection's own language is
 left as it is.
