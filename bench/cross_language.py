@@ -102,14 +102,13 @@ def weight_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, i
     return rows
 
 
-def reading_rows(retriever: Retriever, queries: list[tuple[str, list[tuple[str, int, int]]]], label: str,
+def reading_rows(retriever: Retriever, settings, queries: list[tuple[str, list[tuple[str, int, int]]]], label: str,
                  budgets: tuple[int, ...] = READING_BUDGETS) -> list[dict]:
     """Evidence in the passages the model reads: the share of `queries` (text, evidence spans) whose evidence
     lies in the passages chosen from the retrieved chunks as the assistant chooses them (the carried words
     in the lexical query and the term coverage), for each passage budget of a question asked across
     languages (`EvidenceSettings.across_context_chars`; 0: the same budget as a question in the articles'
-    language, `context_chars`), with the share in the chunks they are cut from."""
-    settings = load_settings(ROOT)
+    language, `context_chars`), with the share in the chunks they are cut from (`settings`: the project's)."""
     k = settings.retrieval.k
     searched = []
     for text, spans in queries:
@@ -185,8 +184,8 @@ def main() -> None:
         rows = weight_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)
         rows += translation_rows(retriever, [(english[q.id], back[q.id], spans[q.id]) for q in questions], label,
                                  [q.question for q in questions])
-        reading = reading_rows(retriever, [(english[q.id], spans[q.id]) for q in questions], label)
-        reading += reading_rows(retriever, [(q.question, spans[q.id]) for q in questions],
+        reading = reading_rows(retriever, settings, [(english[q.id], spans[q.id]) for q in questions], label)
+        reading += reading_rows(retriever, settings, [(q.question, spans[q.id]) for q in questions],
                                 f"PIAF {args.split}, the original French questions", budgets=(0,))
 
     gold, _ = load_gold(ROOT / "eval" / "gold_fr.jsonl")
@@ -197,7 +196,7 @@ def main() -> None:
     gold_spans = {q.id: evidence_spans(q, seed.index) for q in english_gold}
     rows += weight_rows(seed, [(q.question, gold_spans[q.id]) for q in english_gold], label)
     rows += translation_rows(seed, [(q.question, french[q.id], gold_spans[q.id]) for q in english_gold], label)
-    reading += reading_rows(seed, [(q.question, gold_spans[q.id]) for q in english_gold], label)
+    reading += reading_rows(seed, settings, [(q.question, gold_spans[q.id]) for q in english_gold], label)
     print()
     print(table(rows))
     print("\n## Evidence in the passages the model reads (English questions, by passage budget)\n")

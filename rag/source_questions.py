@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from rag.chunking import split_sentences
 from rag.evidence import Passage
-from rag.lexical import function_words, question_terms, tokenize
+from rag.lexical import function_stems, question_terms, tokenize
 from rag.metadata import ArticleMeta, cut_at_word, format_day
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ _FIELD_WORDS = ("écrit écrite rédigé signé signe auteur auteurs autrice sig
 @lru_cache(maxsize=1)
 def _not_describing() -> frozenset[str]:
     """Stems that say nothing of which article is meant: the field's and the article's words, function words."""
-    return frozenset(tokenize(f"{_FIELD_WORDS} {' '.join(function_words())}"))
+    return frozenset(tokenize(_FIELD_WORDS)) | function_stems()
 
 
 def describing_words(description: str) -> list[str]:
