@@ -273,6 +273,7 @@ class Assistant:
         clock = _Clock()
         retriever = self.retriever  # one snapshot of the index for the whole answer
         index = retriever.index
+        self.scorer.use_words(index.terms)  # a claim's names carried into the articles' language
         language = detect_language(question)
         query = retrieval_query(question, history)
         query_vector = retriever.embedder.embed_query(query)

@@ -278,6 +278,7 @@ def eval_command(
 
             assistant = NaiveAssistant(settings, assistant.retriever, assistant.llm)  # type: ignore[assignment]
         scorer = get_scorer(judge, embedder, assistant.llm, settings.verify)
+        scorer.use_words(assistant.retriever.index.terms)  # its figures read names as the answers' check does
         with _progress() as bar:
             task = bar.add_task("questions", total=None)
             run = evaluation.evaluate_gold(assistant, gold_path, scorer, limit, k,

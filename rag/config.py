@@ -227,6 +227,16 @@ class VerifySettings:
     # spelt the other language's way (2026-11-27, #17; README, "An article's own question and its answer;
     # a name no passage holds, in English")
     name_spelling_ratio: float = 0.7
+    # across languages a claim's name found in the evidence in no such form is carried by the embedder to
+    # the collection's nearest words (the index's term bridge), at most `name_carry_per_word` of them whose
+    # cosine reaches `name_carry_floor`, and is found when the evidence holds one ("Spanish", "Spain":
+    # "espagne" 0.94/0.96; "Hungary": "hongrie" 0.93); `name_carry_per_word = 0`: not carried. 0.92 is the
+    # term bridge's own floor (`RetrievalSettings.bridge_floor`); re-checking the support of the English
+    # answer sentences of the last PIAF-tune-in-English and gold-set reports, it supports 5 more sentences,
+    # each a right one ("the French and Spanish" for "la France et l'Espagne"); 0.90 also supports a made-up
+    # one ("the Dark Order") (2026-12-07, #42)
+    name_carry_floor: float | None = 0.92
+    name_carry_per_word: int = 4
 
 
 WHOLE = 1_000_000  # no chunk is longer (in characters) or holds more sentences: a bound that never binds
@@ -405,7 +415,7 @@ MINIMUMS: dict[str, float] = {
     "evidence.across_context_chars": 0,
     "verify.support_threshold": 0, "verify.reattribute_margin": 0, "verify.min_borrowed_terms": 0,
     "verify.rare_term_share": 0, "verify.disagreement_topic_share": 0, "verify.reason_terms": 0,
-    "verify.disagreement_common_share": 0,
+    "verify.disagreement_common_share": 0, "verify.name_carry_floor": 0, "verify.name_carry_per_word": 0,
     "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
     "retry.wide_max_passages": 1, "retry.whole_chunks": 0,
     "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,

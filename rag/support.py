@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.answer_types import canonical
 from rag.chunking import sentence_texts
 from rag.config import VerifySettings
 from rag.embedders import Embedder
 from rag.errors import MissingDependency, SettingsError
 from rag.language import detect_language
 from rag.lexical import fold, tokenize
+
+if TYPE_CHECKING:
+    from rag.term_bridge import TermBridge
 
 SUPPORT_THRESHOLD = VerifySettings.support_threshold
 NAME_SPELLING_RATIO = VerifySettings.name_spelling_ratio
@@ -44,6 +50,10 @@ class SupportScorer(ABC):
     def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
         """Vectors already known for evidence sentences (from the index); scorers may reuse them."""
 
+    def use_words(self, terms: "TermBridge | None") -> None:
+        """The collection's words (the index's `rag.term_bridge`); scorers may carry a claim's names into
+        the articles' language with them."""
+
 
 def numbers_in(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(text.replace("\u202f", "").replace(" ", " "))}
@@ -55,8 +65,11 @@ def names_in(text: str) -> set[str]:
     return {fold(w) for w in words[1:] if len(w) > 1 and w[0].isupper()}
 
 
+Carry = Callable[[str], Iterable[str]]  # a folded word -> the collection's words it is carried to
+
+
 def misses_key_terms(claim: str, evidence: str, question: str = "", across_languages: bool = False,
-                     spelling_ratio: float = NAME_SPELLING_RATIO) -> bool:
+                     spelling_ratio: float = NAME_SPELLING_RATIO, carry: Carry | None = None) -> bool:
     """Does the claim carry a number or a name that the evidence does not? (Names the question
     already gives are not the claim's own.) Across languages a name may be spelt otherwise
     ("California" for "Californie") or spelt out from an acronym ("Right of First Refusal" for ROFR):
@@ -69,7 +82,7 @@ def misses_key_terms(claim: str, evidence: str, question: str = "", across_langu
     given = {fold(w) for w in _WORD.findall(evidence)} | {fold(w) for w in _WORD.findall(question)}
     names -= given
     if names and across_languages:
-        names -= spelt_elsewhere(claim, f"{evidence} {question}", given, spelling_ratio)
+        names -= spelt_elsewhere(claim, f"{evidence} {question}", given, spelling_ratio, carry)
     return bool(names)
 
 
@@ -98,19 +111,25 @@ def name_runs(text: str) -> list[list[str]]:
 
 
 def spelt_elsewhere(claim: str, evidence: str, evidence_words: set[str],
-                    spelling_ratio: float = NAME_SPELLING_RATIO) -> set[str]:
+                    spelling_ratio: float = NAME_SPELLING_RATIO, carry: Carry | None = None) -> set[str]:
     """The claim's names that `evidence` holds in another form. A name is one run of capitalised words
     (`name_runs`); its words count as found when one of them is at least `spelling_ratio` alike to
     a folded word of the evidence (difflib: "Californie", "États-Unis" for "United States") or has two
     letters or fewer ("AI" for "IA"), or when its initials make an acronym of the evidence ("Right of
-    First Refusal" for ROFR)."""
+    First Refusal" for ROFR). A capitalised word that is a month or a number in English ("9 May 1945",
+    "the Seven Years' War") is found when the evidence says the same month or number in its own words
+    ("9 mai 1945", "la guerre de Sept Ans": `answer_types.canonical`). With `carry` (the embedder's
+    nearest words of the collection, `LexicalScorer.use_words`), a word is also found when the evidence
+    holds one of the words it is carried to ("Spain", "Spanish": "Espagne"; "Hungary": "Hongrie")."""
     acronyms = {w for w in _WORD.findall(evidence) if len(w) >= 2 and w.isupper()}
+    translated = {canonical(w) for w in evidence_words} - evidence_words
     found: set[str] = set()
     for run in name_runs(claim):
         capitals = [w for w in run if w[0].isupper()]
         initials = {"".join(w[0] for w in run).upper(), "".join(w[0] for w in capitals)}
-        if initials & acronyms or any(len(w) <= 2 or get_close_matches(fold(w), evidence_words, n=1,
-                                                                        cutoff=spelling_ratio)
+        if initials & acronyms or any(len(w) <= 2 or canonical(fold(w)) in translated
+                                      or get_close_matches(fold(w), evidence_words, n=1, cutoff=spelling_ratio)
+                                      or (carry is not None and evidence_words.intersection(map(fold, carry(fold(w)))))
                                       for w in capitals):
             found |= {fold(w) for w in capitals}
     return found
@@ -120,16 +139,23 @@ class LexicalScorer(SupportScorer):
     """Stem overlap, and with an embedder the claim–sentence cosine mapped onto 0..1 between
     `cosine_low` and `cosine_high` (by default the embedder's own band, `CosineScale`);
     `name_spelling_ratio`: how alike a word of the evidence must be to a claim's name in the other
-    language (`spelt_elsewhere`)."""
+    language (`spelt_elsewhere`); `name_carry_floor`, `name_carry_per_word`: a claim's name not found
+    in the evidence is carried to at most `name_carry_per_word` of the collection's words whose cosine
+    to it reaches the floor (with the collection's words, `use_words`; a floor of None or 0 words: not
+    carried)."""
 
     name = "lexical"
 
     def __init__(self, embedder: Embedder | None = None, threshold: float = SUPPORT_THRESHOLD,
                  cosine_low: float | None = None, cosine_high: float | None = None,
-                 name_spelling_ratio: float = NAME_SPELLING_RATIO) -> None:
+                 name_spelling_ratio: float = NAME_SPELLING_RATIO, name_carry_floor: float | None = None,
+                 name_carry_per_word: int = 4) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.name_spelling_ratio = name_spelling_ratio
+        self.name_carry_floor, self.name_carry_per_word = name_carry_floor, name_carry_per_word
+        self._terms: "TermBridge | None" = None
+        self._carried: dict[str, list[str]] = {}
         # the embedder's own scale when no band is given: its cross-language band applies too
         self.scale = embedder.scale if embedder is not None and cosine_low is None and cosine_high is None else None
         if embedder is not None:
@@ -142,6 +168,22 @@ class LexicalScorer(SupportScorer):
     def remember(self, sentences: list[str], vectors: np.ndarray) -> None:
         if self._vectors is not None:
             self._vectors.add(sentences, vectors)
+
+    def use_words(self, terms: "TermBridge | None") -> None:
+        if terms is not self._terms:
+            self._terms, self._carried = terms, {}
+
+    def carry(self, word: str) -> list[str]:
+        """The collection's words a claim's (folded) name is carried to; none without them."""
+        off = self.name_carry_floor is None or self.name_carry_per_word < 1
+        if off or self._terms is None or self.embedder is None:
+            return []
+        if word not in self._carried:
+            if len(self._carried) > _VectorCache.LIMIT:
+                self._carried.clear()
+            self._carried.update(self._terms.nearest([word], self.embedder, self.name_carry_floor,
+                                                     self.name_carry_per_word, margin=1.0, own_words=False))
+        return self._carried[word]
 
     def lexical(self, claim: str, evidence: str, question: str = "") -> float:
         claim_stems = set(tokenize(claim))
@@ -161,7 +203,7 @@ class LexicalScorer(SupportScorer):
         if not same_language and self.scale is not None:
             low, high = self.scale.band(True)  # cross-language cosines run lower
         mapped = (cosine - low) / (high - low)
-        if misses_key_terms(claim, evidence, question, not same_language, self.name_spelling_ratio):
+        if misses_key_terms(claim, evidence, question, not same_language, self.name_spelling_ratio, self.carry):
             mapped *= 0.5
         return float(min(1.0, max(0.0, mapped)))
 
@@ -252,7 +294,8 @@ def get_scorer(spec: str, embedder: Embedder | None = None, llm=None,
     """`lexical` (default), `cross-encoder:<local path>` or `llm`; an unusable judge is an error."""
     s = settings or VerifySettings()
     if spec in ("lexical", "default"):
-        return LexicalScorer(embedder, s.support_threshold, s.cosine_low, s.cosine_high, s.name_spelling_ratio)
+        return LexicalScorer(embedder, s.support_threshold, s.cosine_low, s.cosine_high, s.name_spelling_ratio,
+                             s.name_carry_floor, s.name_carry_per_word)
     if spec.startswith("cross-encoder:"):
         return CrossEncoderScorer(spec.split(":", 1)[1])
     if spec == "llm":

@@ -106,13 +106,18 @@ class TermBridge:
         are ("contrat", 0.969, which the word itself, 1.0, would have left outside the margin)."""
         if not self.words or detect_language(question) == self.language:
             return []
-        asked = words_of(question)
-        if not asked:
-            return []
-        cosines = embedder.embed_queries(asked) @ self._matrix.T
-        carried: list[str] = []
-        for word, row in zip(asked, cosines):
+        nearest = self.nearest(words_of(question), embedder, floor, per_word, margin, own_words)
+        return list(dict.fromkeys(w for carried in nearest.values() for w in carried))
+
+    def nearest(self, words: list[str], embedder: Embedder, floor: float, per_word: int = 2, margin: float = 0.02,
+                own_words: bool = True) -> dict[str, list[str]]:
+        """Each of `words` (lower-case) with the collection's words nearest to it, as `carry` chooses them."""
+        if not self.words or not words:
+            return {word: [] for word in words}
+        cosines = embedder.embed_queries(words) @ self._matrix.T
+        found: dict[str, list[str]] = {}
+        for word, row in zip(words, cosines):
             nearest = np.argsort(-row)[:per_word + 1]  # the word itself is among them at most once
             best = [i for i in nearest if own_words or self.words[i] != word][:per_word]
-            carried += [self.words[i] for i in best if row[i] >= floor and row[i] >= row[best[0]] - margin]
-        return list(dict.fromkeys(carried))
+            found[word] = [self.words[i] for i in best if row[i] >= floor and row[i] >= row[best[0]] - margin]
+        return found

@@ -900,6 +900,14 @@ def test_an_answer_to_a_question_in_another_language_is_judged_on_its_carried_wo
     assert answered.reason is Reason.ANSWERED and "retry_ms" not in answered.timings  # the first reply stands
 
 
+def test_the_support_check_is_given_the_index_words_to_carry_names_with(assistant_with):
+    a = assistant_with("Microsoft invested 1 billion dollars in OpenAI in 2019 [1].")
+    given = []
+    a.scorer.use_words = given.append
+    a.answer("How much did Microsoft invest in OpenAI in 2019?")
+    assert given and given[-1] is a.retriever.index.terms and given[-1] is not None
+
+
 def test_a_question_in_another_language_reads_with_its_own_passage_budget(assistant_with, monkeypatch):
     import rag.answer
 

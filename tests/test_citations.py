@@ -85,6 +85,10 @@ def test_an_english_claim_on_french_evidence_is_judged_on_the_cross_language_ban
     ("Its new allies are in Japan and the United States.", "Avec SoftBank au Japon et Oracle aux États-Unis.", True),
     ("It stands for Right of First Refusal.", "Microsoft garde un droit de premier refus (ROFR).", True),
     ("It stands for Memorandum of Understanding.", "Ils signent un protocole d'entente non contraignant (MOU).", True),
+    # a month or a number written as an English capitalised word, said in the passage's own words
+    ("The camp was liberated on 9 May 1945.", "Ce camp fut le dernier libéré par les Alliés, le 9 mai 1945.", True),
+    ("The camp was liberated on 9 June 1945.", "Ce camp fut le dernier libéré par les Alliés, le 9 mai 1945.", False),
+    ("It was the war of the Seven Years.", "La guerre de Sept Ans opposa la Grande-Bretagne à la France.", True),
 ])
 def test_an_english_claim_is_checked_for_names_its_french_evidence_holds_in_no_spelling(claim, evidence, found):
     scorer = LexicalScorer(_FixedCosine())
@@ -99,3 +103,38 @@ def test_the_name_spelling_ratio_is_read_from_the_settings():
     strict = get_scorer("lexical", _FixedCosine(), settings=VerifySettings(name_spelling_ratio=0.95))
     claim, evidence = "Its allies are in Japan.", "Avec SoftBank au Japon."
     assert strict.semantic(claim, evidence) < get_scorer("lexical", _FixedCosine()).semantic(claim, evidence)
+
+
+class _Glossary(_FixedCosine):
+    """`_FixedCosine` for sentences; single words get vectors of their own, "Spanish" close to
+    "espagne" (0.96) and far from "france"."""
+
+    dim = 4
+    WORDS = {"spanish": [0, 0, 1, 0], "espagne": [0, 0, 0.96, 0.28], "france": [0, 0, 0, 1]}
+
+    def _encode(self, texts, is_query):
+        if is_query and all(t in self.WORDS for t in texts):
+            return np.array([self.WORDS[t] for t in texts], np.float32)
+        return np.pad(super()._encode(texts, is_query), ((0, 0), (0, 2)))
+
+
+def test_an_english_claims_name_is_carried_to_the_collections_words_its_french_evidence_holds():
+    from rag.term_bridge import TermBridge
+
+    embedder = _Glossary()
+    words = TermBridge("fr", ["espagne", "france"], embedder.embed_queries(["espagne", "france"]).astype(np.float16))
+    scorer = LexicalScorer(embedder, name_carry_floor=0.92)
+    full = (0.85 - 0.765) / (0.868 - 0.765)
+    claim, evidence = "They fought the Spanish.", "Ils combattirent l'Espagne."
+    assert scorer.semantic(claim, evidence) == pytest.approx(full / 2, abs=0.01)  # no words yet: "Spanish" is missing
+    scorer.use_words(words)
+    assert scorer.carry("spanish") == ["espagne"]
+    assert scorer.semantic(claim, evidence) == pytest.approx(full, abs=0.01)
+    # a word it is not carried to does not stand for it
+    assert scorer.semantic(claim, "Ils combattirent la France.") == pytest.approx(full / 2, abs=0.01)
+    strict = LexicalScorer(embedder, name_carry_floor=0.97)  # the floor decides
+    strict.use_words(words)
+    assert strict.carry("spanish") == [] and strict.semantic(claim, evidence) == pytest.approx(full / 2, abs=0.01)
+    off = LexicalScorer(embedder, name_carry_floor=None)
+    off.use_words(words)
+    assert off.semantic(claim, evidence) == pytest.approx(full / 2, abs=0.01)
