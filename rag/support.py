@@ -178,12 +178,14 @@ class LexicalScorer(SupportScorer):
         off = self.name_carry_floor is None or self.name_carry_per_word < 1
         if off or self._terms is None or self.embedder is None:
             return []
-        if word not in self._carried:
+        carried = self._carried.get(word)
+        if carried is None:  # (answers on several server slots may share this memory)
             if len(self._carried) > _VectorCache.LIMIT:
                 self._carried.clear()
-            self._carried.update(self._terms.nearest([word], self.embedder, self.name_carry_floor,
-                                                     self.name_carry_per_word, margin=1.0, own_words=False))
-        return self._carried[word]
+            carried = self._terms.nearest([word], self.embedder, self.name_carry_floor, self.name_carry_per_word,
+                                          margin=1.0, own_words=False)[word]
+            self._carried[word] = carried
+        return carried
 
     def lexical(self, claim: str, evidence: str, question: str = "") -> float:
         claim_stems = set(tokenize(claim))
