@@ -135,7 +135,8 @@ def test_an_english_claims_name_is_carried_to_the_collections_words_its_french_e
     strict = LexicalScorer(embedder, name_carry_floor=0.97)  # the floor decides
     strict.use_words(words)
     assert strict.carry("spanish") == [] and strict.semantic(claim, evidence) == pytest.approx(full / 2, abs=0.01)
-    for off in (LexicalScorer(embedder, name_carry_floor=None), LexicalScorer(embedder, 0.6, name_carry_floor=0.92,
-                                                                             name_carry_per_word=0)):
+    floorless = LexicalScorer(embedder, name_carry_floor=None)
+    wordless = LexicalScorer(embedder, name_carry_floor=0.92, name_carry_per_word=0)
+    for off in (floorless, wordless):
         off.use_words(words)
         assert off.carry("spanish") == [] and off.semantic(claim, evidence) == pytest.approx(full / 2, abs=0.01)
