@@ -40,7 +40,7 @@ from rag.language import ABSTAIN, FOLLOW_UP_OPENERS, UNSUPPORTED_LANGUAGE, detec
 from rag.lexical import tokenize
 from rag.llm import LLM, GenerationStats, Messages, open_llm
 from rag.prompting import SYSTEM_PROMPT, History, build_messages, fit_prompt
-from rag.retrieval import Hit, Retriever, found_relevant
+from rag.retrieval import Hit, Retriever, found_relevant, with_carried
 from rag.retry import RetryPolicy
 from rag.support import SupportScorer, get_scorer
 from rag.translation import translation_messages
@@ -280,7 +280,7 @@ class Assistant:
         # the question's words for BM25 and passage choice, carried into the articles' language when in another;
         # `responsive` judges the evidence on the question's own words with those carried ones
         carried = retriever.carried(query)
-        terms, judged = " ".join([query, *carried]), " ".join([question, *carried])
+        terms, judged = with_carried(query, carried), with_carried(question, carried)
         hits = retriever.search(query, k=k or self.settings.retrieval.k, query_vector=query_vector, where=where,
                                 lexical_text=terms)
         clock.lap("retrieval_ms")

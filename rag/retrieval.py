@@ -91,7 +91,7 @@ class Retriever:
     def lexical_query(self, query: str) -> str:
         """`query` for the lexical side: with its words carried into the articles' language when it is
         written in another (`carried`)."""
-        return " ".join([query, *self.carried(query)])
+        return with_carried(query, self.carried(query))
 
     def carried(self, query: str) -> list[str]:
         """The articles' words `query`'s words are carried to when it is written in another language
@@ -105,6 +105,11 @@ class Retriever:
         if carried:
             logger.info("words carried into %s: %s", terms.language, ", ".join(carried))
         return carried
+
+
+def with_carried(text: str, carried: list[str]) -> str:
+    """`text` followed by the words carried into the articles' language (`Retriever.carried`)."""
+    return " ".join([text, *carried])
 
 
 def found_relevant(hits: list[Hit], min_dense: float, min_lexical: float) -> bool:
