@@ -237,6 +237,18 @@ class VerifySettings:
     # one ("the Dark Order") (2026-12-07, #42)
     name_carry_floor: float | None = 0.92
     name_carry_per_word: int = 4
+    # an answer sentence is unsupported, however close its cosine, when the passages in its language, all
+    # together, hold less than `own_terms_share` of the words it adds to the question (at least
+    # `own_terms_min` of them; 0 = off): "Microsoft explore d'autres partenariats, comme avec xAI, pour
+    # diversifier ses activités…" to "Pourquoi Microsoft explore-t-il d'autres partenariats, comme avec
+    # xAI ?" restates the question and adds eight words no passage holds (rag.verify.attribute). Chosen
+    # without the model on this machine's saved gold-set and PIAF-tune-half reports (re-checking their
+    # sentences): it rejects 4 wrong answers (3 gold, 1 PIAF) and no right one; the right French answers'
+    # lowest share there is 0.75. Judged per passage instead, it also moved a right citation, which sent
+    # that answer into the mixed-passage retry and a wrong reply (PIAF tune half 125 -> 124): not kept
+    # (2026-12-07, #43; README, "What a sentence adds to the question")
+    own_terms_min: int = 3
+    own_terms_share: float = 0.5
 
 
 WHOLE = 1_000_000  # no chunk is longer (in characters) or holds more sentences: a bound that never binds

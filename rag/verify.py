@@ -8,7 +8,7 @@ stands and, if not, why. Each test is a small public function:
 - `attribute`: a sentence cites the passage that supports it ("… 1 milliard en 2019 [1]" when [3]
   holds the fact becomes [3]; an uncited sentence gets the passage that clearly supports it); a passage
   lacking a figure the sentence states (or, as an option, a name of the question it states) does not
-  support it;
+  support it, and a sentence adding words to the question that no passage holds is unsupported;
 - `responsive`: the evidence an answer rests on must hold one of the question's distinctive terms
   (an answer about Azure to a question about Stargate rests on a passage without "Stargate");
 - `mixes_passages`: a sentence takes one passage's fact into another's words ("Copilot … accessible
@@ -125,8 +125,26 @@ def _names_of_question(question: str) -> set[str]:
     return names(question.split(maxsplit=1)[-1])
 
 
+def own_terms(sentence: str, question: str) -> set[str]:
+    """The stems a sentence adds to the question's: its words the question does not hold (an English
+    sentence's function words left out: French stemming keeps them, and "its" adds nothing)."""
+    own = set(tokenize(sentence)) - set(tokenize(question))
+    if detect_language(sentence) == "en":
+        own -= function_stems()
+    return own
+
+
+def holds_own_terms(own: set[str], evidence: str, min_terms: int, share: float) -> bool:
+    """Does `evidence` hold at least `share` of a sentence's `own_terms`? A sentence adding fewer than
+    `min_terms` words to the question is not judged (a short answer: "En 1620.")."""
+    if min_terms < 1 or len(own) < min_terms:
+        return True
+    return len(own & set(tokenize(evidence))) >= share * len(own)
+
+
 def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
-              margin: float, question_names: bool = False) -> None:
+              margin: float, question_names: bool = False, own_terms_min: int = 0,
+              own_terms_share: float = 0.5) -> None:
     """Score each sentence against what it cites and move its citation to the passage that supports it
     clearly better (by `margin`); an uncited sentence is attributed to the passage that supports it
     above the threshold. Ties go to the better match (passages are numbered from the least to the best).
@@ -138,7 +156,13 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
     `question_names` (not the default: measured, not adopted), so does a passage that lacks a name of the
     question the sentence states, unless its article's title holds it ("Oracle joue un rôle important dans
     le projet Stargate [1]" when [1] speaks of Stargate only); not across languages, where an English
-    question's capitalised words are not the French passage's."""
+    question's capitalised words are not the French passage's. With `own_terms_min` (the default's 3:
+    `VerifySettings.own_terms_min`), a sentence is unsupported when the passages in its language, all
+    together, hold less than `own_terms_share` of what it adds to the question (`own_terms`, when it adds
+    at least `own_terms_min` of them): "Microsoft s'inquiète de la volonté d'indépendance d'OpenAI pour
+    des raisons de sécurité [1]" restates the question and adds words no passage holds, so its cosine to
+    [1]'s sentence about Microsoft's worries supports nothing. Where the words are is not judged here:
+    the citation is chosen as before."""
     evidence = {p.number: p.text for p in passages}
     figures = {n: quantities(t) for n, t in evidence.items()}
     orders = {n: magnitudes(t) for n, t in evidence.items()}
@@ -150,7 +174,17 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
         language = detect_language(question)
         held_names = {p.number: set(tokenize(f"{p.text} {p.title}")) if detect_language(p.text) == language
                       else None for p in passages}
+    in_language: dict[str, str] = {}  # a language -> the passages written in it, joined
     for s in sentences:
+        own = own_terms(s.text, question) if own_terms_min else set()
+        if own:
+            language = detect_language(s.text)
+            if language not in in_language:
+                in_language[language] = " ".join(t for t in evidence.values() if detect_language(t) == language)
+            if in_language[language] and not holds_own_terms(own, in_language[language], own_terms_min,
+                                                             own_terms_share):
+                s.support, s.supported = 0.0, False  # what it adds is in no passage
+                continue
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
         vague = magnitudes(s.text) - asked_orders  # "several hundred billion" needs a passage saying as much
         named = names(s.text) & asked_names if asked_names else set()
@@ -248,9 +282,7 @@ def restates(question: str, sentence: Sentence, passages: list[Passage], index: 
     poutine parfaite représente la poutine parfaite" to "Que représente la poutine parfaite ?", or
     "Deux visions de l'intelligence artificielle" copied from a section heading. To a why-question, a
     sentence adding fewer than `reason_terms` words of its own restates the premise without a reason."""
-    own = set(tokenize(sentence.text)) - set(tokenize(question))
-    if detect_language(sentence.text) == "en":
-        own -= function_stems()  # French stemming keeps English function words: "its" adds nothing
+    own = own_terms(sentence.text, question)
     if not own:
         return not is_yes_no(question)  # "Moab est un désert." answers "Moab est-il un désert ?"
     if len(own) < reason_terms and asks_why(question):
@@ -304,7 +336,7 @@ class Verifier:
             return Verdict(reason, raw, passages, question, parsed.sentences, parsed.invalid_citations)
         parsed.sentences = asserted
         attribute(parsed.sentences, passages, self.scorer, question, self.settings.reattribute_margin,
-                  self.settings.question_names)
+                  self.settings.question_names, self.settings.own_terms_min, self.settings.own_terms_share)
         verdict = Verdict(Reason.ANSWERED, raw, passages, question, parsed.sentences, parsed.invalid_citations)
         supported = [s for s in parsed.sentences if s.supported]
         if not supported:

@@ -13,8 +13,8 @@ from rag.build import build_index
 from rag.language import ABSTAIN, detect_language, english_figures
 from rag.library import Workspace
 from rag.prompting import SYSTEM_PROMPT, fit_prompt
-from rag.support import LexicalScorer
-from rag.verify import Reason, Verifier, attribute, mixes_passages, names
+from rag.support import LexicalScorer, SupportScorer
+from rag.verify import Reason, Verifier, attribute, mixes_passages, names, own_terms
 
 
 def test_a_cited_supported_answer_is_kept_with_its_passages(assistant_with):
@@ -573,6 +573,50 @@ def test_a_passage_that_lacks_a_name_of_the_question_the_sentence_states_does_no
     default = Sentence(claim.removesuffix(" [1]."), [1])
     attribute([default], [_passage(1, stargate)], LexicalScorer(), question, 0.15)
     assert default.supported and not VerifySettings().question_names  # an option, off by default
+
+
+class _CloseEnough(SupportScorer):
+    """A judge for which every passage on the subject supports every claim (a high cosine does that:
+    a sentence restating the question is close to any passage about it)."""
+
+    name = "close-enough"
+
+    def score(self, claim: str, evidence: str, question: str = "") -> float:
+        return 1.0
+
+
+def test_a_sentence_adding_what_no_passage_holds_to_the_question_is_unsupported():
+    """"… pour diversifier ses activités [1]" restates the question and adds words no passage holds: however
+    close the judge finds it to [1], it is unsupported. Words another passage holds leave the citation to the
+    judge. A short addition ("Pour se diversifier.") and a sentence in another language than the passages are
+    not judged."""
+    question = "Pourquoi Microsoft explore-t-il d'autres partenariats, comme avec xAI ?"
+    worry = _passage(1, "Microsoft explore d'autres partenariats, comme avec xAI, la startup d'Elon Musk.")
+    reason = _passage(2, "Cette initiative démontre la préparation de Microsoft à un éventuel dénouement des "
+                         "négociations avec OpenAI.")
+    made_up = "Microsoft explore d'autres partenariats pour diversifier ses activités et ses technologies"
+    assert own_terms(made_up, question) == {"diversifi", "activ", "technolog"}
+    settings = VerifySettings()
+    assert settings.own_terms_min == 3 and settings.own_terms_share == 0.5
+
+    def checked(text: str, *passages: Passage, own_terms_min: int = settings.own_terms_min) -> Sentence:
+        sentence = Sentence(text, [passages[0].number], attributed=[passages[0].number])
+        attribute([sentence], list(passages), _CloseEnough(), question, settings.reattribute_margin,
+                  own_terms_min=own_terms_min, own_terms_share=settings.own_terms_share)
+        return sentence
+
+    assert not checked(made_up, worry).supported
+    assert not checked(made_up, worry, reason).supported
+    assert checked(made_up, worry, own_terms_min=0).supported  # the check off
+    right = "Microsoft se prépare à un éventuel dénouement des négociations avec OpenAI"
+    assert not checked(right, worry).supported
+    elsewhere = checked(right, worry, reason)  # [2] holds its words: the judge decides, as without the check
+    assert elsewhere.supported and elsewhere.attributed == [1]
+    assert checked("Pour se diversifier", worry).supported  # adds fewer than 3 words: not judged
+    english = checked("Microsoft explores other partnerships to diversify its businesses and technologies", worry)
+    assert english.supported  # another language than the passage's: its words cannot be compared
+    verdict = Verifier(_CloseEnough())(question, made_up + " [1].", [worry], SimpleNamespace())
+    assert verdict.reason is Reason.UNSUPPORTED
 
 
 class _FirstAnswerMixed(Verifier):
