@@ -244,9 +244,9 @@ class VerifySettings:
     # xAI ?" restates the question and adds eight words no passage holds (rag.verify.attribute). Chosen
     # without the model on this machine's saved gold-set and PIAF-tune-half reports (re-checking their
     # sentences): it rejects 4 wrong answers (3 gold, 1 PIAF; shares 0.25-0.40) and no right one (the
-    # lowest right share there is 0.50, the next 0.75). Judged per passage instead, it also moved a right citation, which sent
-    # that answer into the mixed-passage retry and a wrong reply (PIAF tune half 125 -> 124): not kept
-    # (2026-12-07, #43; README, "What a sentence adds to the question")
+    # lowest right share there is 0.50, the next 0.75). Judged per passage instead, it also moved a right
+    # citation, which sent that answer into the mixed-passage retry and a wrong reply (PIAF tune half
+    # 125 -> 124): not kept (2026-12-07, #43; README, "What a sentence adds to the question")
     own_terms_min: int = 3
     own_terms_share: float = 0.5
 

@@ -134,12 +134,12 @@ def own_terms(sentence: str, question: str) -> set[str]:
     return own
 
 
-def holds_own_terms(own: set[str], evidence: str, min_terms: int, share: float) -> bool:
-    """Does `evidence` hold at least `share` of a sentence's `own_terms`? A sentence adding fewer than
-    `min_terms` words to the question is not judged (a short answer: "En 1620.")."""
+def holds_own_terms(own: set[str], held: set[str], min_terms: int, share: float) -> bool:
+    """Do the evidence's stems `held` hold at least `share` of a sentence's `own_terms`? A sentence adding
+    fewer than `min_terms` words to the question is not judged (a short answer: "En 1620.")."""
     if min_terms < 1 or len(own) < min_terms:
         return True
-    return len(own & set(tokenize(evidence))) >= share * len(own)
+    return len(own & held) >= share * len(own)
 
 
 def attribute(sentences: list[Sentence], passages: list[Passage], scorer: SupportScorer, question: str,
@@ -174,15 +174,16 @@ def attribute(sentences: list[Sentence], passages: list[Passage], scorer: Suppor
         language = detect_language(question)
         held_names = {p.number: set(tokenize(f"{p.text} {p.title}")) if detect_language(p.text) == language
                       else None for p in passages}
-    in_language: dict[str, str] = {}  # a language -> the passages written in it, joined
+    in_language: dict[str, set[str]] = {}  # a language -> the stems of the passages written in it
     for s in sentences:
         own = own_terms(s.text, question) if own_terms_min else set()
         if own:
             language = detect_language(s.text)
             if language not in in_language:
-                in_language[language] = " ".join(t for t in evidence.values() if detect_language(t) == language)
-            if in_language[language] and not holds_own_terms(own, in_language[language], own_terms_min,
-                                                             own_terms_share):
+                in_language[language] = {t for text in evidence.values() if detect_language(text) == language
+                                         for t in tokenize(text)}
+            held = in_language[language]
+            if held and not holds_own_terms(own, held, own_terms_min, own_terms_share):
                 s.support, s.supported = 0.0, False  # what it adds is in no passage
                 continue
         stated = quantities(s.text) - asked  # a figure must be in the passage: "20 million" is not "20 milliards"
