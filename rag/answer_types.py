@@ -128,6 +128,34 @@ def asks_why(question: str) -> bool:
     return bool(_WHY.search(question))
 
 
+def without_why(question: str) -> str:
+    """The question without the words that ask for a reason ("Pourquoi", "Pour quelle raison", "Why")."""
+    return _WHY.sub(" ", question)
+
+
+# words that state a cause or a purpose: "car", "parce que", "en raison de", "grâce à", "afin de", "pour" followed
+# by a verb ("pour attirer des financements"; "Pour Barclay de Tolly, …" is not one), "because", "due to"…
+_CAUSE = re.compile(r"\b(car|parce|puisque|cause|causée?s?|raisons?|afin|grâce|dûe?s?|due|suite|faute|permet\w*|"
+                    r"motiv\w*|expliqu\w*|conséquence|donc|because|since|reasons?|order|so that|thanks|result|"
+                    r"caused?|led|explains?)\b"
+                    r"|\bpour (?:ne |n'|l'|se |s'|y |en )?\w+(?:er|ir|re|oir)\b", re.IGNORECASE)
+
+
+def states_cause(text: str) -> bool:
+    """Does `text` hold a word that states a cause or a purpose ("car", "afin de", "pour" + a verb,
+    "because"…)?"""
+    return bool(_CAUSE.search(text))
+
+
+_POINTS_BACK = re.compile(r"^\W*(cette|cet|ces|ce|cela|ceci|this|these|that)\b", re.IGNORECASE)
+
+
+def points_back(text: str) -> bool:
+    """Does `text` open on a demonstrative that points back at what was said before it ("Cette initiative
+    démontre…", "This shows…")?"""
+    return bool(_POINTS_BACK.search(text))
+
+
 def is_yes_no(question: str) -> bool:
     """Is it a closed question ("Moab est-il un désert ?", "Est-ce que…", "Is the MOU binding?")? Its
     answer may rightly repeat the question's words. A question word anywhere makes it open ("Sous

@@ -201,6 +201,15 @@ class VerifySettings:
     # its first 40 articles): every right answer to a why-question there adds 3 words or more; the answers
     # adding fewer were 4 wrong ones and an unanswerable question answered. 0 = off
     reason_terms: int = 3
+    # an answer to a why-question needs a sentence that states a cause ("car", "afin de", "pour" + a verb,
+    # "because": `answer_types.states_cause`), opens on a demonstrative pointing back at the event ("Cette
+    # initiative…"), or holds at least this share of the question's content words
+    # (`rag.verify.speaks_of_cause`): else it is about another event ("La réaction rapide de Satya Nadella…"
+    # to "Pourquoi le conseil d'administration d'OpenAI a-t-il renvoyé Sam Altman ?"). Chosen on 2026-12-08
+    # #44 by re-reading the saved answers of the gold set and of the PIAF tune half's 56 why-questions: the
+    # answers failing both held 0 to 0.29 of the question's words and were all wrong or unanswerable; the
+    # right ones without a causal word held 0.50 or more. 0 = off
+    cause_topic_share: float = 0.4
     # True: a passage that lacks a name of the question which the answer sentence states ("Oracle joue un
     # rôle dans le projet Stargate [1]" when [1] speaks of Stargate only), and whose article's title lacks
     # it too, does not support that sentence (rag.verify.attribute); same-language passages only. Gold set
@@ -428,6 +437,7 @@ MINIMUMS: dict[str, float] = {
     "verify.support_threshold": 0, "verify.reattribute_margin": 0, "verify.min_borrowed_terms": 0,
     "verify.rare_term_share": 0, "verify.disagreement_topic_share": 0, "verify.reason_terms": 0,
     "verify.disagreement_common_share": 0, "verify.name_carry_floor": 0, "verify.name_carry_per_word": 0,
+    "verify.own_terms_min": 0, "verify.own_terms_share": 0, "verify.cause_topic_share": 0,
     "retry.max_attempts": 1, "retry.wide_k": 1, "retry.wide_context_chars": 1, "retry.wide_window_chars": 1,
     "retry.wide_max_passages": 1, "retry.whole_chunks": 0,
     "generation.n_ctx": 1, "generation.n_threads": 1, "generation.max_tokens": 1, "generation.temperature": 0,

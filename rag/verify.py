@@ -20,6 +20,8 @@ stands and, if not, why. Each test is a small public function:
 - `restates`: a sentence that only repeats the question's own words, or copies a heading of the
   article, answers nothing ("La poutine parfaite représente la poutine parfaite."); nor does one that
   restates a why-question's premise with a word or two added, giving no reason;
+- `speaks_of_cause`: an answer to a why-question states a cause or speaks of the event asked about
+  (Nadella's reaction, given for why the board fired Altman, does neither);
 - `gives_asked_type`: a question asking for a date, an amount, a percentage or a place is answered
   only by a sentence holding one, taken from its passage and not from the question ("Quand … ?"
   answered "Microsoft perçoit 20 % des revenus" gives no date; "Combien d'employés … ?" answered with a
@@ -34,7 +36,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from rag.answer_types import NOT_NAMES, WEB_ADDRESS, AnswerType, answers_of, asks_why, expected_type, is_yes_no, \
-    magnitudes, quantities, question_gives, within
+    magnitudes, quantities, points_back, question_gives, states_cause, within, without_why
 from rag.chunking import split_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.config import VerifySettings
@@ -296,6 +298,26 @@ def restates(question: str, sentence: Sentence, passages: list[Passage], index: 
     return False
 
 
+def speaks_of_cause(question: str, sentences: list[Sentence], min_share: float) -> bool:
+    """To a why-question: does a supported sentence state a cause (`answer_types.states_cause`: "car",
+    "afin de", "pour" + a verb, "because"…) or speak of the event asked about (hold at least `min_share`
+    of the question's content words, the why-word left out, or open on a demonstrative that points back at
+    it: "Cette initiative démontre la préparation de Microsoft…")? "La réaction rapide de Satya Nadella,
+    prêt à recruter Altman et son équipe, montre le lien étroit…" to "Pourquoi le conseil d'administration
+    d'OpenAI a-t-il renvoyé Sam Altman ?" does none of these: it is about another event. Any other
+    question, or `min_share` 0, is not judged."""
+    if not min_share or not asks_why(question):
+        return True
+    asked = set(question_terms(without_why(question)))
+    if detect_language(question) == "en":
+        asked -= function_stems()
+    for s in sentences:
+        if s.supported and (states_cause(s.text) or points_back(s.text) or
+                            (asked and len(asked & set(tokenize(s.text))) >= min_share * len(asked))):
+            return True
+    return False
+
+
 def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Passage],
                      asked: AnswerType | None = None) -> bool:
     """When the question asks for a date, an amount, a percentage, a place or an organisation (a
@@ -343,6 +365,8 @@ class Verifier:
         if not supported:
             verdict.reason = Reason.UNSUPPORTED
         elif all(restates(question, s, passages, index, self.settings.reason_terms) for s in supported):
+            verdict.reason = Reason.NOT_AN_ANSWER
+        elif not speaks_of_cause(question, supported, self.settings.cause_topic_share):
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE

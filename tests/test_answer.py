@@ -719,6 +719,58 @@ def test_an_answer_to_a_why_question_restating_its_premise_gives_no_reason(assis
     assert refused.abstained and len(a.llm.prompts) > 1, "a premise restated is asked again, then refused"
 
 
+class _Recording(Verifier):
+    """The real verifier, keeping the reason of each verdict it gives."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.reasons: list[Reason] = []
+
+    def __call__(self, *args, **kwargs):
+        verdict = super().__call__(*args, **kwargs)
+        self.reasons.append(verdict.reason)
+        return verdict
+
+
+def test_an_answer_to_a_why_question_about_another_event_gives_no_reason(assistant_with):
+    """Nadella's reaction, copied from the sentence after the one saying that the board fired Altman, is
+    no reason for the firing: it neither states a cause nor speaks of the firing. A cause word, the asked
+    event's words, or a demonstrative pointing back at it ("Cette initiative…") make an answer."""
+    from rag.verify import speaks_of_cause
+
+    question = "Pourquoi le conseil d'administration d'OpenAI a-t-il renvoyé Sam Altman ?"
+    other = ("La réaction rapide de Satya Nadella, prêt à recruter Altman et son équipe, montre le lien étroit "
+             "et la dépendance mutuelle des deux entreprises")
+
+    def answers(text: str, asked: str = question, share: float = VerifySettings().cause_topic_share) -> bool:
+        return speaks_of_cause(asked, [Sentence(text, [1], supported=True, attributed=[1])], share)
+
+    assert VerifySettings().cause_topic_share == 0.4
+    assert not answers(other)
+    assert answers(other, share=0)  # off
+    assert answers(other, "Que montre la réaction de Satya Nadella ?")  # no reason asked
+    assert answers("Le conseil d'administration a renvoyé Sam Altman fin 2023")  # speaks of the firing
+    assert answers("Parce que Satya Nadella était prêt à recruter Altman")  # states a cause
+    assert answers("Pour préserver la mission de l'organisation")  # "pour" + a verb: a purpose
+    assert not answers("Pour Satya Nadella, le lien entre les deux entreprises est étroit")  # "pour" + a name
+    assert answers("Cette décision montre le lien étroit des deux entreprises")  # points back at the event
+    assert not speaks_of_cause(question, [Sentence("Parce que", [1], supported=False)], 0.4)  # unsupported
+    english = "Why did OpenAI's board fire Sam Altman?"
+    assert not answers("Satya Nadella's quick reaction shows the close link between the two companies", english)
+    assert answers("The board fired Sam Altman at the end of 2023", english)  # "did" is no word of the event
+    # the answer copies an article's sentence: with a judge supporting it (and the passages it was given
+    # taken to hold its words), it stands with the check off only
+    for share, stands in ((0.4, False), (0, True)):
+        a = assistant_with(other + ".", "Je ne sais pas.")
+        a.verifier = _Recording(_CloseEnough(), replace(VerifySettings(), cause_topic_share=share, own_terms_min=0))
+        result = a.answer(question)
+        if stands:
+            assert not result.abstained and "Nadella" in result.text and len(a.llm.prompts) == 1
+        else:
+            assert a.verifier.reasons[0] is Reason.NOT_AN_ANSWER
+            assert result.abstained and len(a.llm.prompts) > 1, "asked again, then refused"
+
+
 def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     from rag.verify import gives_asked_type, restates
 
