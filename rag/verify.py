@@ -127,13 +127,16 @@ def _names_of_question(question: str) -> set[str]:
     return names(question.split(maxsplit=1)[-1])
 
 
+def _content(stems: set[str], text: str) -> set[str]:
+    """`stems` of `text` without English function words when `text` is English: French stemming keeps
+    them ("its", "did"), and they say nothing."""
+    return stems - function_stems() if detect_language(text) == "en" else stems
+
+
 def own_terms(sentence: str, question: str) -> set[str]:
     """The stems a sentence adds to the question's: its words the question does not hold (an English
-    sentence's function words left out: French stemming keeps them, and "its" adds nothing)."""
-    own = set(tokenize(sentence)) - set(tokenize(question))
-    if detect_language(sentence) == "en":
-        own -= function_stems()
-    return own
+    sentence's function words left out: "its" adds nothing)."""
+    return _content(set(tokenize(sentence)) - set(tokenize(question)), sentence)
 
 
 def holds_own_terms(own: set[str], held: set[str], min_terms: int, share: float) -> bool:
@@ -308,9 +311,7 @@ def speaks_of_cause(question: str, sentences: list[Sentence], min_share: float) 
     question, or `min_share` 0, is not judged."""
     if not min_share or not asks_why(question):
         return True
-    asked = set(question_terms(without_why(question)))
-    if detect_language(question) == "en":
-        asked -= function_stems()
+    asked = _content(set(question_terms(without_why(question))), question)
     for s in sentences:
         if s.supported and (states_cause(s.text) or points_back(s.text) or
                             (asked and len(asked & set(tokenize(s.text))) >= min_share * len(asked))):
