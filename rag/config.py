@@ -210,6 +210,13 @@ class VerifySettings:
     # answers failing both held 0 to 0.29 of the question's words and were all wrong or unanswerable; the
     # right ones without a causal word held 0.50 or more. 0 = off
     cause_topic_share: float = 0.4
+    # True: a sentence answering a why-question that states a cause ("parce que", "because", "pour une
+    # raison de") needs a passage that states one too ("car", "afin de", "pour" + a verb…), else the causal
+    # link is the model's own (`rag.verify.cause_from_passage`; u13's "OpenAI a renvoyé Sam Altman pour une
+    # raison de dépendance mutuelle"). Chosen on 2026-12-08 #45 by re-reading the saved answers of the gold
+    # set and of the PIAF tune half's 56 why-questions: of the 14 answers it flags, 2 were right, 10
+    # wrong and 2 unanswerable questions answered. False = off
+    cause_in_passage: bool = True
     # True: a passage that lacks a name of the question which the answer sentence states ("Oracle joue un
     # rôle dans le projet Stargate [1]" when [1] speaks of Stargate only), and whose article's title lacks
     # it too, does not support that sentence (rag.verify.attribute); same-language passages only. Gold set

@@ -22,6 +22,10 @@ stands and, if not, why. Each test is a small public function:
   restates a why-question's premise with a word or two added, giving no reason;
 - `speaks_of_cause`: an answer to a why-question states a cause or speaks of the event asked about
   (Nadella's reaction, given for why the board fired Altman, does neither);
+- `cause_from_passage`: a cause an answer to a why-question states ("parce que", "because", "pour une
+  raison de") is one its passage states too; a passage stating none leaves the causal link the model's own
+  ("OpenAI a renvoyé Sam Altman pour une raison de dépendance mutuelle" over a passage telling how Nadella
+  reacted);
 - `gives_asked_type`: a question asking for a date, an amount, a percentage or a place is answered
   only by a sentence holding one, taken from its passage and not from the question ("Quand … ?"
   answered "Microsoft perçoit 20 % des revenus" gives no date; "Combien d'employés … ?" answered with a
@@ -319,6 +323,18 @@ def speaks_of_cause(question: str, sentences: list[Sentence], min_share: float) 
     return False
 
 
+def cause_from_passage(question: str, sentences: list[Sentence], passages: list[Passage]) -> bool:
+    """To a why-question: does every supported sentence that states a cause (`answer_types.states_cause`)
+    rest on a passage that states one too? A passage without "car", "parce que", "afin de", "pour" + a
+    verb… gives no reason, so a reason the sentence draws from it is the model's own link between two of
+    its facts. Any other question is not judged."""
+    if not asks_why(question):
+        return True
+    texts = {p.number: p.text for p in passages}
+    return all(states_cause(" ".join(texts.get(n, "") for n in s.attributed))
+               for s in sentences if s.supported and states_cause(s.text))
+
+
 def gives_asked_type(question: str, sentences: list[Sentence], passages: list[Passage],
                      asked: AnswerType | None = None) -> bool:
     """When the question asks for a date, an amount, a percentage, a place or an organisation (a
@@ -368,6 +384,8 @@ class Verifier:
         elif all(restates(question, s, passages, index, self.settings.reason_terms) for s in supported):
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not speaks_of_cause(question, supported, self.settings.cause_topic_share):
+            verdict.reason = Reason.NOT_AN_ANSWER
+        elif self.settings.cause_in_passage and not cause_from_passage(question, supported, passages):
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE

@@ -771,6 +771,42 @@ def test_an_answer_to_a_why_question_about_another_event_gives_no_reason(assista
             assert result.abstained and len(a.llm.prompts) > 1, "asked again, then refused"
 
 
+def test_a_cause_no_passage_states_is_the_models_own_link():
+    """"Pour une raison de dépendance mutuelle" draws a cause from a passage that tells what happened and
+    how Nadella reacted, stating no cause: the causal link is the model's own, and the answer is asked
+    again (not_an_answer). A passage that states a cause ("car", "afin de", "pour" + a verb) leaves the
+    answer standing, and only why-questions are judged."""
+    from rag.verify import cause_from_passage
+
+    question = "Pourquoi le conseil d'administration d'OpenAI a-t-il renvoyé Sam Altman ?"
+    told = _passage(1, "Fin 2023, le conseil d’administration d’OpenAI renvoie temporairement Sam Altman. La "
+                       "réaction rapide de Satya Nadella, prêt à recruter Altman et son équipe, montre le lien "
+                       "étroit et la dépendance mutuelle des deux entreprises.")
+    reasoned = _passage(2, "Le conseil d'administration a renvoyé Sam Altman car il lui reprochait un manque "
+                           "de franchise.")
+    invented = "OpenAI a renvoyé Sam Altman pour une raison de dépendance mutuelle avec Satya Nadella"
+
+    def stands(text: str, n: int = 1, asked: str = question, supported: bool = True) -> bool:
+        return cause_from_passage(asked, [Sentence(text, [n], supported=supported, attributed=[n])], [told, reasoned])
+
+    assert VerifySettings().cause_in_passage is True
+    assert not stands(invented)
+    assert stands(invented, 2)  # its passage states a cause
+    assert stands("Le conseil a renvoyé Sam Altman pour lui reprocher un manque de franchise", 2)
+    assert stands("Le conseil d'administration renvoie temporairement Sam Altman fin 2023")  # states no cause
+    assert stands(invented, supported=False)  # an unsupported sentence is judged elsewhere
+    assert stands(invented, asked="Que s'est-il passé fin 2023 chez OpenAI ?")  # no reason asked
+    # an English answer over the French passage: the cause words of both languages are read
+    english = "Why did OpenAI's board bring Sam Altman back?"
+    assert not stands("The board brought Sam Altman back because Satya Nadella was ready to hire him", asked=english)
+    assert stands("The board fired Sam Altman because of a lack of candour", 2, asked=english)
+    # in the verdict: asked again with the check on, standing with it off
+    index = SimpleNamespace(lexical=SimpleNamespace(rare_terms=lambda *_: []), source_text=lambda _: told.text)
+    for on, reason in ((True, Reason.NOT_AN_ANSWER), (False, Reason.ANSWERED)):
+        verify = Verifier(_CloseEnough(), replace(VerifySettings(), cause_in_passage=on))
+        assert verify(question, invented + " [1].", [told], index).reason is reason
+
+
 def test_restating_the_question_or_copying_a_heading_is_not_an_answer():
     from rag.verify import gives_asked_type, restates
 
