@@ -134,11 +134,14 @@ def without_why(question: str) -> str:
 
 
 # words that state a cause or a purpose: "car", "parce que", "en raison de", "grâce à", "afin de", "pour" followed
-# by a verb ("pour attirer des financements"; "Pour Barclay de Tolly, …" is not one), "because", "due to"…
+# by a verb ("pour attirer des financements"; "Pour Barclay de Tolly, …" is not one; nor is "connu pour avoir
+# créé…", "known for"), "because", "due to"…
+_KNOWN_FOR = "".join(f"(?<!{w} )" for w in "connu connue connus connues réputé réputée réputés réputées célèbre "
+                                           "célèbres".split())
 _CAUSE = re.compile(r"\b(car|parce|puisque|cause|causée?s?|raisons?|afin|grâce|dûe?s?|due|suite|faute|permet\w*|"
                     r"motiv\w*|expliqu\w*|conséquence|donc|because|since|reasons?|order|so that|thanks|result|"
                     r"caused?|led|explains?)\b"
-                    r"|\bpour (?:ne |n'|l'|se |s'|y |en )?\w+(?:er|ir|re|oir)\b", re.IGNORECASE)
+                    rf"|\b{_KNOWN_FOR}pour (?:ne |n'|l'|se |s'|y |en )?\w+(?:er|ir|re|oir)\b", re.IGNORECASE)
 
 
 def states_cause(text: str) -> bool:

@@ -181,3 +181,19 @@ def test_an_outlet_or_a_company_is_a_proper_name_not_a_capitalised_function_word
     assert proper_names("L’armée française") == set() and proper_names("L'Équipe a publié") == {"equipe"}
     assert proper_names("Microsoft a exploré un partenariat avec xAI, la startup d'Elon Musk") == \
         {"microsoft", "xai", "elon", "musk"}
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("Le conseil a renvoyé Sam Altman parce qu'il lui reprochait un manque de franchise", True),
+    ("OpenAI a renvoyé Sam Altman pour une raison de dépendance mutuelle", True),
+    ("Microsoft investit pour sécuriser l'accès aux modèles", True),  # "pour" + a verb: a purpose
+    ("The board brought him back because Nadella was ready to hire him", True),
+    ("Pour Satya Nadella, le lien entre les deux entreprises est étroit", False),  # "pour" + a name
+    ("Le révérend John Flynn est connu pour avoir créé le Royal Flying Doctor Service", False),  # "known for"
+    ("Elle est réputée pour défendre ses auteurs", False),
+    ("Fin 2023, le conseil d'administration d'OpenAI renvoie temporairement Sam Altman", False),
+])
+def test_a_cause_or_a_purpose_is_told_from_what_something_is_known_for(text, cause):
+    from rag.answer_types import states_cause
+
+    assert states_cause(text) is cause
