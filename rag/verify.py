@@ -381,11 +381,9 @@ class Verifier:
         supported = [s for s in parsed.sentences if s.supported]
         if not supported:
             verdict.reason = Reason.UNSUPPORTED
-        elif all(restates(question, s, passages, index, self.settings.reason_terms) for s in supported):
-            verdict.reason = Reason.NOT_AN_ANSWER
-        elif not speaks_of_cause(question, supported, self.settings.cause_topic_share):
-            verdict.reason = Reason.NOT_AN_ANSWER
-        elif self.settings.cause_in_passage and not cause_from_passage(question, supported, passages):
+        elif (all(restates(question, s, passages, index, self.settings.reason_terms) for s in supported)
+              or not speaks_of_cause(question, supported, self.settings.cause_topic_share)
+              or self.settings.cause_in_passage and not cause_from_passage(question, supported, passages)):
             verdict.reason = Reason.NOT_AN_ANSWER
         elif not gives_asked_type(question, parsed.sentences, passages):
             verdict.reason = Reason.WRONG_TYPE
